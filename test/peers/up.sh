@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# up.sh STATE_DIR: start all of mxout's test peers under STATE_DIR and wait until each one answers:
+# postfix.sh first (it makes STATE_DIR/tls, which dns.sh hashes into TLSA records), then lmtp.sh and
+# dns.sh side by side. Each script's output goes to STATE_DIR/logs/<name>.out and is shown when it
+# fails. On any failure the peers that did start are stopped again and the exit status is 1.
+# Needs root (apt-get, useradd, chown). Stop everything with: stop.sh STATE_DIR
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/lib.sh"
+D=$(peers_state_dir "${1:?usage: $0 STATE_DIR}")
+mkdir -p "$D/logs"
+
+start() {  # start NAME: run NAME.sh into its log; print how long it took, or the log on failure
+  local t0=$SECONDS
+  if bash "$here/$1.sh" "$D" >"$D/logs/$1.out" 2>&1; then
+    echo "peers: $1 up in $((SECONDS - t0)) s (pid $(tr '\n' ' ' <"$D/logs/$1.out" | sed 's/ *$//'))"
+  else
+    echo "peers: $1.sh failed; its output:" >&2
+    sed 's/^/  | /' "$D/logs/$1.out" >&2
+    return 1
+  fi
+}
+fail() {
+  bash "$here/stop.sh" "$D" >/dev/null || true
+  exit 1
+}
+
+start postfix || fail
+start lmtp & lmtp=$!
+start dns & dns=$!
+ok=yes
+wait "$lmtp" || ok=no
+wait "$dns" || ok=no
+[ $ok = yes ] || fail
+echo "peers: all up in $D"
