@@ -1,0 +1,81 @@
+package message
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestScan(t *testing.T) {
+	tests := []struct {
+		in      string
+		size    int64
+		eight   bool
+		partial bool
+	}{
+		{"", 0, false, false},
+		{"a\n", 3, false, false},
+		{"a\r\n", 3, false, false},
+		{"a\nb\r\nc\n", 9, false, false},
+		{"abc", 3, false, true},
+		{"abc\r", 5, false, false},
+		{"\xc3\xa9\n", 4, true, false},
+	}
+	for _, tt := range tests {
+		for _, chunk := range []int{1, 2, 100} {
+			var s Scan
+			for p := []byte(tt.in); len(p) > 0; {
+				n := min(chunk, len(p))
+				s.Write(p[:n])
+				p = p[n:]
+			}
+			if s.WireSize() != tt.size || s.EightBit != tt.eight || s.Partial() != tt.partial {
+				t.Errorf("%q/%d: size %d eight %v partial %v", tt.in, chunk, s.WireSize(), s.EightBit, s.Partial())
+			}
+		}
+	}
+}
+
+func TestReadPipeAndFile(t *testing.T) {
+	small := "Subject: x\n\nhello\n"
+	m, err := Read(strings.NewReader(small), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // re-readable
+		b, _ := io.ReadAll(m.Open())
+		if string(b) != small {
+			t.Fatalf("read %d: %q", i, b)
+		}
+	}
+	big := strings.Repeat("line of text\n", MemoryLimit/13+100)
+	m, err = Read(io.MultiReader(strings.NewReader(big)), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.file == nil {
+		t.Error("large piped message not spooled to a file")
+	}
+	b, _ := io.ReadAll(m.Open())
+	if !bytes.Equal(b, []byte(big)) || m.Len() != int64(len(big)) {
+		t.Errorf("spooled message differs (%d bytes)", len(b))
+	}
+
+	path := filepath.Join(t.TempDir(), "msg")
+	os.WriteFile(path, []byte("skip\nbody\n"), 0o600)
+	f, _ := os.Open(path)
+	defer f.Close()
+	f.Seek(5, io.SeekStart) // stdin may come with an offset; the message starts there
+	m, err = Read(f, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(m.Open())
+	if string(b) != "body\n" || m.WireSize() != 6 || m.file != nil {
+		t.Errorf("file message: %q size %d", b, m.WireSize())
+	}
+}

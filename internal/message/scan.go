@@ -1,0 +1,73 @@
+package message
+
+import "bytes"
+
+// Scan accumulates, as a message is written through it, what a sender must know before it
+// talks to a server. The zero value is an empty message.
+type Scan struct {
+	n        int64 // bytes seen
+	bareLF   int64 // LFs not preceded by CR: each becomes CRLF on the wire
+	last     byte
+	EightBit bool // some byte is 0x80 or above (BODY=8BITMIME, RFC 6152)
+}
+
+// Write accounts for p. It never fails.
+func (s *Scan) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	prev := s.last
+	for i := 0; ; {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			break
+		}
+		j += i
+		before := prev
+		if j > 0 {
+			before = p[j-1]
+		}
+		if before != '\r' {
+			s.bareLF++
+		}
+		i = j + 1
+	}
+	if !s.EightBit && hasHighBit(p) {
+		s.EightBit = true
+	}
+	s.n += int64(len(p))
+	s.last = p[len(p)-1]
+	return len(p), nil
+}
+
+// WireSize is the message size in the SMTP line-ending convention, as SIZE declares it
+// (RFC 1870 §4: dot-stuffing is not counted). A final lone CR is completed to CRLF.
+func (s *Scan) WireSize() int64 {
+	n := s.n + s.bareLF
+	if s.last == '\r' {
+		n++
+	}
+	return n
+}
+
+// Partial reports a message that does not end with a line ending (LF, or a final CR, which the
+// encoder completes). SMTP cannot carry it (#5.6.2). An empty message is not partial.
+func (s *Scan) Partial() bool { return s.n > 0 && s.last != '\n' && s.last != '\r' }
+
+// hasHighBit reports whether any byte of p is 0x80 or above, eight bytes at a time.
+func hasHighBit(p []byte) bool {
+	for len(p) >= 8 {
+		v := uint64(p[0]) | uint64(p[1])<<8 | uint64(p[2])<<16 | uint64(p[3])<<24 |
+			uint64(p[4])<<32 | uint64(p[5])<<40 | uint64(p[6])<<48 | uint64(p[7])<<56
+		if v&0x8080808080808080 != 0 {
+			return true
+		}
+		p = p[8:]
+	}
+	for _, c := range p {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,243 @@
+package smtp
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Options configure a Client. The zero value is usable: no timeouts beyond the context's, no
+// transcript.
+type Options struct {
+	// Peer is the server's address, used in errors and reports.
+	Peer netip.AddrPort
+	// Timeout bounds every read of a reply and every write of a command or body chunk
+	// (qmail's timeoutremote; RFC 5321 §4.5.3.2 asks for minutes). Zero means no limit
+	// beyond the context's deadline.
+	Timeout time.Duration
+	// Transcript, when set, receives the dialogue: "C: " and "S: " lines. Message text is
+	// summarised, never copied. Opt-in: it may hold addresses.
+	Transcript io.Writer
+}
+
+// Client is one SMTP session on an established connection. Its methods are called in protocol
+// order (Greeting, Hello, then transactions, then Quit) from one goroutine. After an I/O error,
+// a timeout or an over-long reply the client is botched: every later call returns an *Error
+// wrapping ErrBotched, and the caller closes it.
+type Client struct {
+	conn    net.Conn
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	opt     Options
+	ext     Extensions
+	utf8    bool // the current transaction declared SMTPUTF8
+	botched error
+	// ctxDeadline is the deadline of the context of the operation under way.
+	ctxDeadline time.Time
+}
+
+// NewClient wraps conn. The caller keeps ownership of conn until Close.
+func NewClient(conn net.Conn, opt Options) *Client {
+	c := &Client{opt: opt}
+	c.setConn(conn)
+	return c
+}
+
+func (c *Client) setConn(conn net.Conn) {
+	c.conn = conn
+	c.br = bufio.NewReaderSize(conn, 4096)
+	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 64<<10)
+}
+
+// deadlineWriter bounds every write to the connection by the Timeout (and the deadline of the
+// operation's context), so a server that stops reading cannot hold the client forever, while
+// a large message still goes out chunk by chunk.
+type deadlineWriter struct{ c *Client }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	w.c.conn.SetWriteDeadline(w.c.deadline())
+	return w.c.conn.Write(p)
+}
+
+// deadline is now+Timeout, or the operation context's deadline when that is earlier; zero
+// means none.
+func (c *Client) deadline() time.Time {
+	var d time.Time
+	if c.opt.Timeout > 0 {
+		d = time.Now().Add(c.opt.Timeout)
+	}
+	if !c.ctxDeadline.IsZero() && (d.IsZero() || c.ctxDeadline.Before(d)) {
+		d = c.ctxDeadline
+	}
+	return d
+}
+
+// Peer is the server's address as given in Options.
+func (c *Client) Peer() netip.AddrPort { return c.opt.Peer }
+
+// Extensions returns what the server announced in its last EHLO reply (empty after HELO).
+func (c *Client) Extensions() Extensions { return c.ext }
+
+// Botched reports whether the connection is out of step and must be closed.
+func (c *Client) Botched() bool { return c.botched != nil }
+
+// Close closes the connection without QUIT.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Greeting reads the server's greeting (RFC 5321 §4.3.1). Only a 220 is success; any other
+// reply, including a malformed one, is an *Error with the reply and ErrReply.
+func (c *Client) Greeting(ctx context.Context) (Reply, error) {
+	r, err := c.read(ctx, PhaseGreeting)
+	if err != nil {
+		return r, err
+	}
+	if r.Code != 220 {
+		return r, c.replyError(PhaseGreeting, r)
+	}
+	return r, nil
+}
+
+// Hello sends EHLO and, if the server refuses it, HELO (RFC 5321 §4.1.4, qmail-remote contract
+// decision 2). Only 250 is success. On success Extensions holds what EHLO announced.
+func (c *Client) Hello(ctx context.Context, name string) error {
+	c.ext = Extensions{}
+	r, err := c.roundTrip(ctx, PhaseHello, "EHLO "+name)
+	if err != nil {
+		return err
+	}
+	if r.Code == 250 {
+		c.ext = parseExtensions(r)
+		return nil
+	}
+	r, err = c.roundTrip(ctx, PhaseHello, "HELO "+name)
+	if err != nil {
+		return err
+	}
+	if r.Code != 250 {
+		return c.replyError(PhaseHello, r)
+	}
+	return nil
+}
+
+// Quit sends QUIT and does not wait for the 221: the outcome is already known, and waiting for
+// the remote side gains nothing (as qmail-remote). Errors are ignored; the caller closes.
+func (c *Client) Quit(ctx context.Context) {
+	if c.botched != nil {
+		return
+	}
+	defer c.begin(ctx)()
+	c.trace("C: ", "QUIT")
+	c.bw.WriteString("QUIT\r\n")
+	c.bw.Flush()
+}
+
+// roundTrip writes one command line and reads its reply.
+func (c *Client) roundTrip(ctx context.Context, p Phase, line string) (Reply, error) {
+	if err := c.write(ctx, p, line); err != nil {
+		return Reply{}, err
+	}
+	return c.read(ctx, p)
+}
+
+// write sends one command line, flushed.
+func (c *Client) write(ctx context.Context, p Phase, line string) error {
+	if err := c.usable(p); err != nil {
+		return err
+	}
+	c.queue(line)
+	return c.flush(ctx, p)
+}
+
+// queue adds a command line to the write buffer.
+func (c *Client) queue(line string) {
+	c.trace("C: ", line)
+	c.bw.WriteString(line)
+	c.bw.WriteString("\r\n")
+}
+
+// flush writes the buffer under the phase deadline.
+func (c *Client) flush(ctx context.Context, p Phase) error {
+	defer c.begin(ctx)()
+	if err := c.bw.Flush(); err != nil {
+		return c.botch(ioError(p, c.opt.Peer, ctxErr(ctx, err)))
+	}
+	return nil
+}
+
+// read reads one reply under the phase deadline. An over-long reply comes back as a malformed
+// Reply holding what was read, with an *Error wrapping ErrReplyTooLong; the client is botched.
+func (c *Client) read(ctx context.Context, p Phase) (Reply, error) {
+	if err := c.usable(p); err != nil {
+		return Reply{}, err
+	}
+	defer c.begin(ctx)()
+	c.conn.SetReadDeadline(c.deadline())
+	r, err := readReply(c.br)
+	for _, l := range r.Lines {
+		c.trace("S: ", l)
+	}
+	if errors.Is(err, ErrReplyTooLong) {
+		r.Code = 0
+		e := &Error{Phase: p, Peer: c.opt.Peer, Reply: &r, Err: ErrReplyTooLong}
+		return r, c.botch(e)
+	}
+	if err != nil {
+		return r, c.botch(ioError(p, c.opt.Peer, ctxErr(ctx, err)))
+	}
+	return r, nil
+}
+
+// begin starts an operation under ctx: it records the context's deadline for every read and
+// write that follows and makes a cancellation interrupt blocked I/O. The returned func ends the
+// operation.
+func (c *Client) begin(ctx context.Context) (end func()) {
+	c.ctxDeadline = time.Time{}
+	if d, ok := ctx.Deadline(); ok {
+		c.ctxDeadline = d
+	}
+	if ctx.Done() == nil {
+		return func() {}
+	}
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	return func() { stop() }
+}
+
+// ctxErr prefers the context's error when the context ended the I/O.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return errors.Join(ctx.Err(), err)
+	}
+	return err
+}
+
+// usable fails when an earlier error left the connection out of step.
+func (c *Client) usable(p Phase) error {
+	if c.botched != nil {
+		return &Error{Phase: p, Peer: c.opt.Peer, Err: ErrBotched}
+	}
+	return nil
+}
+
+// botch marks the client unusable and returns e.
+func (c *Client) botch(e *Error) *Error {
+	if c.botched == nil {
+		c.botched = e
+	}
+	return e
+}
+
+// replyError is the error for a reply that is not what phase p needs.
+func (c *Client) replyError(p Phase, r Reply) *Error {
+	return &Error{Phase: p, Peer: c.opt.Peer, Reply: &r, Err: ErrReply}
+}
+
+// trace writes one transcript line.
+func (c *Client) trace(dir, line string) {
+	if c.opt.Transcript != nil {
+		io.WriteString(c.opt.Transcript, dir+line+"\n")
+	}
+}
