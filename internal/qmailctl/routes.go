@@ -1,0 +1,151 @@
+package qmailctl
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// defaultSMTPPort is the port of a route that names none: the SMTP port
+// (RFC 5321 §4.5.4.2).
+const defaultSMTPPort = 25
+
+// Route is one smtproutes entry as it applies to a host.
+type Route struct {
+	// Relay is the relay name as written; for an address literal the
+	// brackets and an "IPv6:" tag are removed. "" with MX() true means
+	// "look up the MX records of the original host".
+	Relay string
+	// Addr is valid when the relay is an IP literal: a dotted quad with or
+	// without brackets, or a bracketed IPv6 literal. No DNS is needed then.
+	Addr netip.Addr
+	// Port is the TCP port: 25 when not given, otherwise the leading digits
+	// of the port text modulo 65536 (0 when there are none).
+	Port uint16
+
+	mx bool
+}
+
+// MX reports whether the entry had an empty value: deliver by the MX records
+// of the original host, exactly as if no route existed. A value that names
+// an empty relay with a port (":2525") is not an MX route; it names the
+// host "" as netqmail does.
+func (r Route) MX() bool { return r.mx }
+
+// Routes is the parsed control/smtproutes. The zero value and nil hold no
+// routes. It is read-only after Load and safe for concurrent use.
+type Routes struct {
+	m map[string]Route // key lowered with asciiLower
+}
+
+// parseRoutes builds Routes from the kept lines of control/smtproutes. It
+// never fails: netqmail accepts every line, and lines without ':' are
+// ignored. The later of two equal keys wins, as constmap does.
+func parseRoutes(lines []line) *Routes {
+	r := &Routes{m: make(map[string]Route, len(lines))}
+	for _, l := range lines {
+		key, value, ok := splitKey(l.text)
+		if !ok {
+			continue
+		}
+		r.m[asciiLower(key)] = parseRoute(value)
+	}
+	return r
+}
+
+// parseRoute parses the value of one smtproutes line (netqmail grammar plus
+// bracketed literals).
+func parseRoute(value string) Route {
+	if value == "" {
+		return Route{mx: true, Port: defaultSMTPPort}
+	}
+	relay, portText, hasPort := splitRelay(value)
+	r := Route{Relay: relay, Port: defaultSMTPPort}
+	if hasPort {
+		r.Port = scanPort(portText)
+	}
+	if a, ok := parseLiteral(relay); ok {
+		r.Addr = a
+		r.Relay = unbracket(relay)
+	}
+	return r
+}
+
+// splitRelay splits a route value into relay and port text. netqmail splits
+// at the first ':'. Extension: a value starting with a bracketed IP literal
+// ("[::1]", "[IPv6:2001:db8::1]") is split just after its ']', so IPv6
+// literals work; when the brackets hold no IP address or are followed by
+// something other than ':', the netqmail rule applies.
+func splitRelay(value string) (relay, portText string, hasPort bool) {
+	if strings.HasPrefix(value, "[") {
+		if end := strings.IndexByte(value, ']'); end > 0 {
+			lit, rest := value[:end+1], value[end+1:]
+			if _, ok := parseLiteral(lit); ok {
+				if rest == "" {
+					return lit, "", false
+				}
+				if rest[0] == ':' {
+					return lit, rest[1:], true
+				}
+			}
+		}
+	}
+	return strings.Cut(value, ":")
+}
+
+// scanPort reads leading decimal digits as C scan_ulong does and truncates
+// the result to 16 bits as the sockaddr does: "2525abc" gives 2525, "" gives
+// 0, "65561" gives 25. Reducing modulo 65536 at every step gives the same
+// result as scan_ulong's wrap at 2^64 followed by the truncation.
+func scanPort(s string) uint16 {
+	var p uint16
+	for i := 0; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+		p = p*10 + uint16(s[i]-'0')
+	}
+	return p
+}
+
+// parseLiteral recognises a relay that needs no DNS: "1.2.3.4", "[1.2.3.4]",
+// "[::1]", "[IPv6:2001:db8::1]" (RFC 5321 §4.1.3). An IPv6 address with a
+// zone is refused, and so is an IPv6 address without brackets (it cannot be
+// written in netqmail's grammar anyway).
+func parseLiteral(s string) (netip.Addr, bool) {
+	inner := unbracket(s)
+	a, err := netip.ParseAddr(inner)
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	if inner == s && !a.Is4() {
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+// unbracket removes the brackets of an address literal and an "IPv6:" tag
+// (matched case-insensitively); other strings are returned unchanged.
+func unbracket(s string) string {
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return s
+	}
+	s = s[1 : len(s)-1]
+	if len(s) >= 5 && strings.EqualFold(s[:5], "IPv6:") {
+		s = s[5:]
+	}
+	return s
+}
+
+// Lookup returns the route for host (qmail-remote's first argument). Keys
+// are tried from most to least specific: "a.b.test", ".b.test", ".test",
+// then the empty key; the first hit wins and ok is true. A hit whose MX()
+// is true ends the search: no less specific key is tried. Comparison is
+// ASCII case-insensitive. Lookup on a nil *Routes finds nothing.
+func (r *Routes) Lookup(host string) (Route, bool) {
+	if r == nil {
+		return Route{}, false
+	}
+	for _, k := range suffixKeys(asciiLower(host), true) {
+		if rt, ok := r.m[k]; ok {
+			return rt, true
+		}
+	}
+	return Route{}, false
+}
