@@ -12,8 +12,7 @@ import (
 
 // verifyPath checks that the leaf chain[0] chains to anchor through the
 // certificates of chain, and that its names match one of names
-// (RFC 7672 §3.1.2, RFC 7672 §3.2.2). It returns the length of the verified
-// path, anchor included.
+// (RFC 7672 §3.1.2, RFC 7672 §3.2.2).
 //
 // The chain is built by crypto/x509 from the sent certificates as an unordered
 // pool, because RFC 8446 §4.4.2 lets TLS 1.3 servers send extra or misordered
@@ -21,7 +20,7 @@ import (
 // OpenSSL (and so Postfix) does for a trust anchor certificate; the price is
 // that a record naming an expired CA certificate fails even if its key is
 // still in use. A bare-key anchor (verifyOutOfChain) has no dates.
-func verifyPath(chain []*x509.Certificate, anchor *x509.Certificate, names []string, now time.Time) (int, error) {
+func verifyPath(chain []*x509.Certificate, anchor *x509.Certificate, names []string, now time.Time) error {
 	roots := x509.NewCertPool()
 	roots.AddCert(anchor)
 	inter := x509.NewCertPool()
@@ -36,11 +35,10 @@ func verifyPath(chain []*x509.Certificate, anchor *x509.Certificate, names []str
 		CurrentTime:   now,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	paths, err := chain[0].Verify(opts)
-	if err != nil {
-		return 0, err
+	if _, err := chain[0].Verify(opts); err != nil {
+		return err
 	}
-	return len(paths[0]), checkNames(chain[0], names)
+	return checkNames(chain[0], names)
 }
 
 // checkNames matches the leaf against the reference identifiers
@@ -76,17 +74,17 @@ func checkNames(leaf *x509.Certificate, names []string) error {
 //     key and the issuer name of the first sent certificate it signed, so
 //     crypto/x509 can build the path; a bare key has no validity dates.
 //
-// Depth in the result is the anchor's position in the verified path.
+// Depth in the result is len(chain): the anchor is not among the sent
+// certificates.
 func verifyOutOfChain(r Record, chain []*x509.Certificate, names []string, now time.Time) (Result, error) {
 	anchor := anchorFromRecord(r, chain)
 	if anchor == nil {
 		return Result{}, errNoCert
 	}
-	n, err := verifyPath(chain, anchor, names, now)
-	if err != nil {
+	if err := verifyPath(chain, anchor, names, now); err != nil {
 		return Result{}, fmt.Errorf("dane: %s record's anchor (not sent by the server): %w", describe(r), err)
 	}
-	return Result{Method: TA, Record: r, Depth: n - 1}, nil
+	return Result{Method: TA, Record: r, Depth: len(chain)}, nil
 }
 
 // anchorFromRecord returns the trust anchor a Full(0) DANE-TA(2) record holds,

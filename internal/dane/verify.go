@@ -39,8 +39,8 @@ func (m Method) String() string {
 // Depth is the position in the chain (0 = leaf) of the certificate the record
 // matched. When a DANE-TA(2) Full(0) record is itself the trust anchor, a
 // certificate or bare public key the server did not send (RFC 7671 §5.2.2,
-// RFC 7671 §5.2.3), Depth is the anchor's position in the verified path: one
-// past the sent certificate it signed.
+// RFC 7671 §5.2.3), Depth is the length of the chain: one past the last
+// certificate sent, whatever the anchor signed.
 type Result struct {
 	Method Method
 	Record Record
@@ -73,22 +73,23 @@ var errNoCert = errors.New("dane: record matches no certificate")
 //     SHA2-256 or SHA2-512 digest. Neither names nor validity dates are
 //     checked (RFC 7672 §3.1.1).
 //   - DANE-TA(2) matches when a certificate of the chain, or for selector 1
-//     its public key, matches Data the same way, or, for a Full(0) record, when
-//     Data is a certificate or public key that signed a certificate of the
-//     chain (RFC 7671 §5.2.2, RFC 7671 §5.2.3). The leaf must then chain to
-//     that anchor through the certificates sent, with
-//     valid signatures, basic constraints, and validity dates at now (a zero
-//     now means the current time), and extended key usage serverAuth or any;
-//     and one of the leaf's DNS subjectAltNames must match one of names, the
-//     reference identifiers the caller chose (RFC 7672 §3.1.2,
-//     RFC 7672 §3.2.2). Wildcards match only as the whole leftmost label
-//     (RFC 7672 §3.2.3); the subject common name is never used.
+//     its public key, matches Data the same way, or, for a Full(0) record,
+//     when Data is a certificate or public key that signed a certificate of
+//     the chain (RFC 7671 §5.2.2, RFC 7671 §5.2.3). The leaf must then chain
+//     to that anchor through the certificates sent (in any order), with valid
+//     signatures, basic constraints, validity dates at now (a zero now means
+//     the current time) and extended key usage serverAuth or any; and one of
+//     the leaf's DNS subjectAltNames must match one of names, the reference
+//     identifiers the caller chose (RFC 7672 §3.1.2, RFC 7672 §3.2.2).
+//     Wildcards match only as the whole leftmost label (RFC 7672 §3.2.3); the
+//     subject common name is never used.
 //
 // On failure Result is zero and the error wraps ErrNoRecords (nothing usable),
 // ErrNoMatch (nothing matched, or the chain is empty), or, when a DANE-TA
 // record matched but the chain or name check failed, the first such failure,
 // which wraps the crypto/x509 error (x509.CertificateInvalidError,
-// x509.UnknownAuthorityError, x509.HostnameError...).
+// x509.UnknownAuthorityError, x509.HostnameError...). A nil or unparsed
+// certificate in chain gives an error of its own.
 //
 // Verify does not modify its arguments and is safe for concurrent use.
 func Verify(rrs []Record, chain []*x509.Certificate, names []string, now time.Time) (Result, error) {
@@ -135,7 +136,7 @@ func verifyRecord(r Record, chain []*x509.Certificate, names []string, now time.
 		if !matches(r, c) {
 			continue
 		}
-		_, err := verifyPath(chain, c, names, now)
+		err := verifyPath(chain, c, names, now)
 		if err == nil {
 			return Result{Method: TA, Record: r, Depth: d}, nil
 		}

@@ -93,6 +93,7 @@ func taCases(fx *fixture) []verifyCase {
 		{name: "TA leaf itself as anchor", rrs: []Record{rec(2, 0, 1, fx.leaf)}, chain: full, names: mx1, want: TA, depth: 0},
 		{name: "TA digest of a CA not sent", rrs: []Record{rec(2, 0, 1, fx.ca)}, chain: noRoot, names: mx1, wantErr: ErrNoMatch},
 		{name: "TA 2 0 0 of a CA not sent", rrs: []Record{rec(2, 0, 0, fx.ca)}, chain: noRoot, names: mx1, want: TA, depth: 2},
+		{name: "TA 2 0 0 not sent, unrelated extra sent", rrs: []Record{rec(2, 0, 0, fx.ca)}, chain: []*x509.Certificate{fx.leaf, fx.foreignCA, fx.inter}, names: mx1, want: TA, depth: 3},
 		{name: "TA 2 1 0 bare key not sent", rrs: []Record{rec(2, 1, 0, fx.ca)}, chain: noRoot, names: mx1, want: TA, depth: 2},
 		{name: "TA 2 1 0 bare key of another CA", rrs: []Record{rec(2, 1, 0, fx.foreignCA)}, chain: noRoot, names: mx1, wantErr: ErrNoMatch},
 		{name: "TA 2 0 0 garbage", rrs: []Record{{Usage: 2, Data: []byte("not a certificate")}}, chain: noRoot, names: mx1, wantErr: ErrNoMatch},
