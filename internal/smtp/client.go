@@ -34,7 +34,8 @@ type Client struct {
 	bw      *bufio.Writer
 	opt     Options
 	ext     Extensions
-	utf8    bool // the current transaction declared SMTPUTF8
+	utf8    bool   // the current transaction declared SMTPUTF8
+	bodyBuf []byte // reused by Body for every transaction on this connection
 	botched error
 	// ctxDeadline is the deadline of the context of the operation under way.
 	ctxDeadline time.Time

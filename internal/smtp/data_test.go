@@ -29,10 +29,10 @@ func TestBodyEncoder(t *testing.T) {
 		{"a\r\n", "a\r\n.\r\n"},
 		{".\n", "..\r\n.\r\n"},
 		{"a\n.b\n..c\n", "a\r\n..b\r\n...c\r\n.\r\n"},
-		{"a\r\r\n", "a\r\r\n.\r\n"},          // lone CR passes, the CRLF after it is kept
-		{"a\r.\n", "a\r.\r\n.\r\n"},          // decision 1: a CR never starts a line
-		{"x\n\r.\n", "x\r\n\r.\r\n.\r\n"},    // a line starting with CR is not dot-stuffed
-		{"abc\r", "abc\r\n.\r\n"},            // a final CR counts as a line ending
+		{"a\r\r\n", "a\r\r\n.\r\n"},       // lone CR passes, the CRLF after it is kept
+		{"a\r.\n", "a\r.\r\n.\r\n"},       // decision 1: a CR never starts a line
+		{"x\n\r.\n", "x\r\n\r.\r\n.\r\n"}, // a line starting with CR is not dot-stuffed
+		{"abc\r", "abc\r\n.\r\n"},         // a final CR counts as a line ending
 		{"\xff\x00long\n", "\xff\x00long\r\n.\r\n"},
 		{"\n\n", "\r\n\r\n.\r\n"},
 	}

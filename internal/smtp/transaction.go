@@ -29,9 +29,9 @@ type Sent struct {
 	Accepted int // recipients whose reply was an acceptance
 }
 
-// Accepted reports whether a RCPT reply accepts the recipient. As in qmail-remote, any
+// RcptAccepted reports whether a RCPT (or MAIL) reply accepts it. As in qmail-remote, any
 // well-formed reply below 400 does; a malformed reply never does (decision 7).
-func rcptAccepted(r Reply) bool { return r.Code >= 100 && r.Code < 400 }
+func RcptAccepted(r Reply) bool { return r.Code >= 100 && r.Code < 400 }
 
 // Envelope runs MAIL FROM, one RCPT TO per recipient and DATA (RFC 5321 §3.3). When the server
 // offers PIPELINING (RFC 2920 §3.1) the commands go out in one write and the replies are matched
@@ -94,7 +94,7 @@ func (c *Client) stepwise(ctx context.Context, mail string, to []string, sent *S
 	if err != nil {
 		return err
 	}
-	if !rcptAccepted(r) {
+	if !RcptAccepted(r) {
 		return c.replyError(PhaseMail, r)
 	}
 	for _, rcpt := range to {
@@ -162,7 +162,7 @@ func (c *Client) readEnvelope(ctx context.Context, n int, sent *Sent) error {
 		return err
 	}
 	var refused error
-	if !rcptAccepted(r) {
+	if !RcptAccepted(r) {
 		refused = c.replyError(PhaseMail, r)
 	}
 	for i := 0; i < n; i++ {
@@ -206,7 +206,7 @@ func (c *Client) abortData(ctx context.Context) {
 
 func (s *Sent) add(r Reply) {
 	s.Rcpt = append(s.Rcpt, r)
-	if rcptAccepted(r) {
+	if RcptAccepted(r) {
 		s.Accepted++
 	}
 }
@@ -230,8 +230,10 @@ func (c *Client) Body(ctx context.Context, text io.Reader) (Reply, error) {
 	}
 	end := c.begin(ctx)
 	enc := NewBodyEncoder(c.bw)
-	buf := make([]byte, 32<<10)
-	_, err := io.CopyBuffer(enc, messageReader{text}, buf)
+	if c.bodyBuf == nil {
+		c.bodyBuf = make([]byte, 32<<10)
+	}
+	_, err := io.CopyBuffer(enc, messageReader{text}, c.bodyBuf)
 	if err == nil {
 		err = enc.Close()
 	}
