@@ -45,31 +45,34 @@ func peersDir(t *testing.T) string {
 const binDirEnv = "MXOUT_IT_BINDIR"
 
 var build struct {
-	once sync.Once
-	dir  string
-	err  error
+	mu   sync.Mutex
+	dir  string           // temporary directory of the built binaries, removed by TestMain
+	errs map[string]error // by command name: built (nil) or why not
 }
 
-// binary returns the path of cmd/NAME, built once per test run into a directory removed by TestMain,
-// or the one in $MXOUT_IT_BINDIR when that is set.
+// binary returns the path of cmd/NAME, built on first use into a directory removed by TestMain,
+// or the one in $MXOUT_IT_BINDIR when that is set. Safe for parallel tests.
 func binary(t *testing.T, name string) string {
 	t.Helper()
 	if dir := os.Getenv(binDirEnv); dir != "" {
 		return filepath.Join(dir, name)
 	}
-	build.once.Do(func() {
-		build.dir, build.err = os.MkdirTemp("", "mxout-integration-")
-		if build.err != nil {
-			return
+	build.mu.Lock()
+	defer build.mu.Unlock()
+	if build.dir == "" {
+		dir, err := os.MkdirTemp("", "mxout-integration-")
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, cmd := range []string{"qmail-remote", "mxout"} {
-			if build.err = goBuild(build.dir, cmd); build.err != nil {
-				return
-			}
-		}
-	})
-	if build.err != nil {
-		t.Fatalf("building the binaries: %v", build.err)
+		build.dir, build.errs = dir, map[string]error{}
+	}
+	err, done := build.errs[name]
+	if !done {
+		err = goBuild(build.dir, name)
+		build.errs[name] = err
+	}
+	if err != nil {
+		t.Fatalf("building the binaries: %v", err)
 	}
 	return filepath.Join(build.dir, name)
 }
