@@ -84,6 +84,7 @@ load() {  # load N C: run qrload and print its result line
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 verdict() { awk -v a="$1" -v b="$3" "BEGIN { if (a $2 b) print \"met\"; else print \"MISSED\" }"; }
 
+loadavg=$(cut -d' ' -f1-3 /proc/loadavg)   # other work on the machine skews everything: say so
 load 20 1 >/dev/null   # warm-up: page cache, first exec
 serial=$(load "$SERIAL" 1)
 parallel=$(load "$PARALLEL" "$CONCURRENCY")
@@ -95,6 +96,7 @@ mkdir -p bench/results
 {
   echo "mxout qmail-remote benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "machine: $(nproc) cores, ${cpu:-unknown CPU}, $(free -g | awk '/^Mem:/ {print $2}') GiB, Linux $(uname -r)"
+  echo "load:    $loadavg before, $(cut -d' ' -f1-3 /proc/loadavg) after (1, 5, 15 min; compare with the cores)"
   echo "go:      $(go version | cut -d' ' -f3-)"
   echo "binary:  $bin ($built)"
   echo "peer:    smtp-sink on 127.0.0.1:$port; message $(wc -c <"$work/msg") bytes, 1 recipient, one process per delivery"
