@@ -1,0 +1,294 @@
+package route
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/mxout/mxout/internal/dns"
+)
+
+// maxHosts bounds the MX hosts of one plan, so that one domain cannot make us resolve (and
+// later try) hundreds of hosts. The best ones by preference are kept. qmail has no bound; 16
+// is well above what real domains publish.
+const maxHosts = 16
+
+// Lookuper is the DNS a Planner needs. *dns.Resolver implements it. Errors must wrap
+// dns.ErrNotFound for a name that does not exist; any other error counts as temporary.
+// Domain calls LookupIP from several goroutines at once.
+type Lookuper interface {
+	LookupMX(ctx context.Context, name string) ([]dns.MX, dns.Result, error)
+	LookupIP(ctx context.Context, name string) ([]netip.Addr, dns.Result, error)
+}
+
+// Hop is one next hop: a host and the addresses to try for it, in order.
+type Hop struct {
+	Name          string       // MX host, relay name, or the literal as written
+	Pref          int          // MX preference; 0 for relays, literals and the implicit MX
+	Addrs         []netip.Addr // in the order to try: IPv6, then IPv4; never empty
+	Port          uint16       // TCP port
+	MXAuthentic   bool         // the MX answer (or the NODATA that made the implicit MX) was DNSSEC-authenticated; false for relays and literals
+	AddrAuthentic bool         // the address answer was authenticated; false for literals
+}
+
+// Plan is the ordered list of hops for one destination; Hops is never empty.
+type Plan struct {
+	Domain string // the destination as given: the domain or literal for Domain, the relay for Relay
+	Hops   []Hop
+}
+
+// Planner makes plans. Its fields are read, never changed, so one Planner may serve
+// concurrent calls if Resolver and IsLocal are safe for concurrent use.
+type Planner struct {
+	Resolver Lookuper              // nil fails every plan that needs DNS (KindTemporary)
+	Port     uint16                // port for hops that come from DNS or a domain literal; 0 means 25
+	IsLocal  func(netip.Addr) bool // "this machine" test for the loop check; nil means never local
+}
+
+var errNoResolver = errors.New("route: no resolver configured")
+
+func (p *Planner) port() uint16 {
+	if p.Port == 0 {
+		return 25
+	}
+	return p.Port
+}
+
+// Domain plans delivery to domain by MX (RFC 5321 §5.1), or directly to an address literal
+// ("[192.0.2.1]", "[IPv6:2001:db8::1]", "[2001:db8::1]" or a bare dotted quad "192.0.2.1")
+// without DNS. Hops come sorted by preference, in random order among equal preferences, at
+// most 16 of them. Errors are *Error.
+func (p *Planner) Domain(ctx context.Context, domain string) (*Plan, error) {
+	if a, ok := parseLiteral(domain); ok {
+		hop := Hop{Name: domain, Addrs: []netip.Addr{a}, Port: p.port()}
+		return p.checkLoop(domain, []Hop{hop}, noTemp)
+	}
+	if p.Resolver == nil {
+		return nil, &Error{Kind: KindTemporary, Name: domain, Err: errNoResolver}
+	}
+	mxs, res, err := p.Resolver.LookupMX(ctx, domain)
+	if err != nil {
+		return nil, lookupError(domain, err)
+	}
+	if len(mxs) == 0 {
+		return p.implicitMX(ctx, domain, res.Authentic)
+	}
+	hosts, err := mxHosts(domain, mxs)
+	if err != nil {
+		return nil, err
+	}
+	hops, temp, err := p.resolveHosts(ctx, domain, hosts, res.Authentic)
+	if err != nil {
+		return nil, err
+	}
+	return p.checkLoop(domain, hops, temp)
+}
+
+// Relay plans delivery to a static relay from smtproutes: addr when it is valid, else relay
+// itself when it is an address literal, else the addresses of relay (A and AAAA, no MX).
+// There is no loop check: a route to this machine is the administrator's choice, as in qmail.
+// port is used as given, even 0 (qmail then fails to connect, temporarily).
+func (p *Planner) Relay(ctx context.Context, relay string, addr netip.Addr, port uint16) (*Plan, error) {
+	hop := Hop{Name: relay, Port: port}
+	if !addr.IsValid() {
+		addr, _ = parseLiteral(relay)
+	}
+	if addr.IsValid() {
+		hop.Addrs = []netip.Addr{addr.Unmap()}
+		return &Plan{Domain: relay, Hops: []Hop{hop}}, nil
+	}
+	if p.Resolver == nil {
+		return nil, &Error{Kind: KindTemporary, Name: relay, Err: errNoResolver}
+	}
+	addrs, res, err := p.Resolver.LookupIP(ctx, relay)
+	if err != nil {
+		return nil, lookupError(relay, err)
+	}
+	if hop.Addrs = orderAddrs(addrs); len(hop.Addrs) == 0 {
+		return nil, &Error{Kind: KindNoAddress, Name: relay}
+	}
+	hop.AddrAuthentic = res.Authentic
+	return &Plan{Domain: relay, Hops: []Hop{hop}}, nil
+}
+
+// implicitMX plans delivery to the domain itself when it has no MX records (RFC 5321 §5.1).
+func (p *Planner) implicitMX(ctx context.Context, domain string, mxAuthentic bool) (*Plan, error) {
+	addrs, res, err := p.Resolver.LookupIP(ctx, domain)
+	if err != nil {
+		return nil, lookupError(domain, err)
+	}
+	hop := Hop{Name: domain, Addrs: orderAddrs(addrs), Port: p.port(), MXAuthentic: mxAuthentic, AddrAuthentic: res.Authentic}
+	if len(hop.Addrs) == 0 {
+		return nil, &Error{Kind: KindNoAddress, Name: domain}
+	}
+	return p.checkLoop(domain, []Hop{hop}, noTemp)
+}
+
+// lookupError classifies a failed lookup of name: NXDOMAIN is KindNoHost, anything else
+// (dns.ErrTemporary, a cancelled context, an unknown error) is KindTemporary.
+func lookupError(name string, err error) error {
+	if notFound(err) {
+		return &Error{Kind: KindNoHost, Name: name, Err: err}
+	}
+	return &Error{Kind: KindTemporary, Name: name, Err: err}
+}
+
+func notFound(err error) bool {
+	return errors.Is(err, dns.ErrNotFound) && !errors.Is(err, dns.ErrTemporary)
+}
+
+type mxHost struct {
+	name string
+	pref int
+}
+
+// mxHosts turns MX records into the hosts to resolve: sorted by preference, shuffled among
+// equal preferences (RFC 5321 §5.1), each host once (at its best preference), at most
+// maxHosts. A domain whose only targets are "." has a null MX (RFC 7505 §3).
+func mxHosts(domain string, mxs []dns.MX) ([]mxHost, error) {
+	hosts := make([]mxHost, 0, len(mxs))
+	for _, mx := range mxs {
+		// A "." target mixed with real ones breaks RFC 7505 §3 ("MUST NOT" publish others);
+		// the real ones are used and "." is ignored, since "." can never be connected to.
+		if mx.Host == "." || mx.Host == "" {
+			continue
+		}
+		hosts = append(hosts, mxHost{name: mx.Host, pref: int(mx.Pref)})
+	}
+	if len(hosts) == 0 {
+		return nil, &Error{Kind: KindNullMX, Name: domain}
+	}
+	rand.Shuffle(len(hosts), func(i, j int) { hosts[i], hosts[j] = hosts[j], hosts[i] })
+	slices.SortStableFunc(hosts, func(a, b mxHost) int { return cmp.Compare(a.pref, b.pref) })
+	seen := make(map[string]bool, len(hosts))
+	hosts = slices.DeleteFunc(hosts, func(h mxHost) bool {
+		key := strings.ToLower(strings.TrimSuffix(h.name, "."))
+		dup := seen[key]
+		seen[key] = true
+		return dup
+	})
+	return hosts[:min(len(hosts), maxHosts)], nil
+}
+
+// tempFailure remembers the best (lowest) preference among MX hosts whose lookup failed
+// temporarily, and the last such error.
+type tempFailure struct {
+	pref int
+	err  error
+}
+
+var noTemp = tempFailure{pref: -1}
+
+// resolveHosts looks up the addresses of every host at once and returns the hops that have
+// addresses, in the order of hosts.
+//
+// A host whose lookup fails (temporarily, or NXDOMAIN) is skipped; the plan fails only when no
+// host has an address: KindTemporary if some lookup failed temporarily, else KindNoAddress.
+// This departs from qmail-remote, which fails the whole delivery temporarily as soon as one MX
+// host's lookup does. The price: mail may go to a backup MX while the primary's DNS is
+// briefly broken, which RFC 5321 §5.1 allows.
+func (p *Planner) resolveHosts(ctx context.Context, domain string, hosts []mxHost, mxAuthentic bool) ([]Hop, tempFailure, error) {
+	type answer struct {
+		addrs []netip.Addr
+		res   dns.Result
+		err   error
+	}
+	answers := make([]answer, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Go(func() {
+			a := &answers[i]
+			a.addrs, a.res, a.err = p.Resolver.LookupIP(ctx, h.name)
+		})
+	}
+	wg.Wait()
+
+	var hops []Hop
+	temp := noTemp
+	for i, h := range hosts {
+		a := answers[i]
+		if a.err != nil {
+			if !notFound(a.err) && (temp.err == nil || h.pref < temp.pref) {
+				temp = tempFailure{pref: h.pref, err: a.err}
+			}
+			continue
+		}
+		if addrs := orderAddrs(a.addrs); len(addrs) > 0 {
+			hops = append(hops, Hop{Name: h.name, Pref: h.pref, Addrs: addrs, Port: p.port(),
+				MXAuthentic: mxAuthentic, AddrAuthentic: a.res.Authentic})
+		}
+	}
+	switch {
+	case len(hops) > 0:
+		return hops, temp, nil
+	case temp.err != nil:
+		return nil, temp, &Error{Kind: KindTemporary, Name: domain, Err: temp.err}
+	}
+	return nil, temp, &Error{Kind: KindNoAddress, Name: domain}
+}
+
+// checkLoop applies qmail's "best MX is me" rule (RFC 5321 §5.1): prefme is the lowest
+// preference of a hop with an address of this machine, and every hop at or after prefme is
+// dropped. Nothing left is KindLoop, unless a host better than prefme failed to resolve for
+// now (temp), which makes it KindTemporary: that host may be the one to deliver to. An
+// address listed under several hops is kept only under the first.
+func (p *Planner) checkLoop(domain string, hops []Hop, temp tempFailure) (*Plan, error) {
+	prefme := -1
+	for _, h := range hops {
+		if p.IsLocal != nil && slices.ContainsFunc(h.Addrs, p.IsLocal) && (prefme < 0 || h.Pref < prefme) {
+			prefme = h.Pref
+		}
+	}
+	if prefme >= 0 {
+		hops = slices.DeleteFunc(hops, func(h Hop) bool { return h.Pref >= prefme })
+	}
+	if len(hops) == 0 {
+		if temp.err != nil && temp.pref < prefme {
+			return nil, &Error{Kind: KindTemporary, Name: domain, Err: temp.err}
+		}
+		return nil, &Error{Kind: KindLoop, Name: domain}
+	}
+	return &Plan{Domain: domain, Hops: dedupeAcross(hops)}, nil
+}
+
+// orderAddrs returns addrs without invalid entries and duplicates, IPv4-mapped IPv6 addresses
+// as IPv4, IPv6 before IPv4, and otherwise in the order given.
+func orderAddrs(addrs []netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, 0, len(addrs))
+	for _, a := range addrs {
+		if a = a.Unmap(); a.IsValid() && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b netip.Addr) int { return cmp.Compare(family(a), family(b)) })
+	return out
+}
+
+// family sorts IPv6 (0) before IPv4 (1).
+func family(a netip.Addr) int {
+	if a.Is4() {
+		return 1
+	}
+	return 0
+}
+
+// dedupeAcross removes from each hop the addresses of earlier hops, and hops left empty.
+func dedupeAcross(hops []Hop) []Hop {
+	seen := map[netip.Addr]bool{}
+	out := hops[:0]
+	for _, h := range hops {
+		h.Addrs = slices.DeleteFunc(slices.Clone(h.Addrs), func(a netip.Addr) bool { return seen[a] })
+		for _, a := range h.Addrs {
+			seen[a] = true
+		}
+		if len(h.Addrs) > 0 {
+			out = append(out, h)
+		}
+	}
+	return out
+}
