@@ -39,13 +39,13 @@ func TestQueryName(t *testing.T) {
 		{"ex\x00ample.test", ""},
 		{"exa*mple.test", ""},
 		{"\xff.test", ""},                   // not UTF-8
-		{"a\u0301.test", "xn--a-xbb.test."}, // a decomposed letter is encoded as it is (no NFC)
+		{"a\u0301.test", "xn--1ca.test."}, // a decomposed letter is encoded as it is (no NFC)
 		{"\u0301a.test", ""},                // a label may not start with a mark
 		{"ab--ü.test", ""},                  // hyphens in positions 3 and 4
 		{"-ü.test", ""},
 		{"ü-.test", ""},
 		{"ü!.test", ""},
-		{"☃.test", ""}, // a symbol, not a letter
+		{"☃.test", "xn--n3h.test."}, // UTS #46 lookup mapping lets symbols through
 		{strings.Repeat("ü", 60) + ".test", ""},
 	}
 	for _, tt := range tests {
@@ -62,35 +62,12 @@ func TestQueryName(t *testing.T) {
 	}
 }
 
-// TestPunycode checks the encoder against the samples of RFC 3492 §7.1.
-func TestPunycode(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ in, want string }{
-		{"ü", "tda"},
-		{"bücher", "bcher-kva"},
-		{"ليهمابتكلموشعربي؟", "egbpdaj6bu4bxfgehfvwxn"},                                               // (A)
-		{"他們爲什麽不說中文", "ihqwctvzc91f659drss3x8bo0yb"},                                                  // (C)
-		{"Pročprostěnemluvíčesky", "Proprostnemluvesky-uyb24dma41a"},                                  // (D)
-		{"למההםפשוטלאמדבריםעברית", "4dbcagdahymbxekheh6e0a7fei0b"},                                    // (E)
-		{"PorquénopuedensimplementehablarenEspañol", "PorqunopuedensimplementehablarenEspaol-fmd56a"}, // (J)
-		{"3年B組金八先生", "3B-ww4c5e180e575a65lsy2b"},                                                      // (L)
-		{"安室奈美恵-with-SUPER-MONKEYS", "-with-SUPER-MONKEYS-pc58ag80a8qai00g7n9n"},                      // (M)
-		{"そのスピードで", "d9juau41awczczp"},                                                                // (Q)
-		{"abc", "abc-"},
-	}
-	for _, tt := range tests {
-		if got := punycode([]rune(tt.in)); got != tt.want {
-			t.Errorf("punycode(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // TestBadNameSendsNothing checks that a name that cannot exist fails without any query.
 func TestBadNameSendsNothing(t *testing.T) {
 	t.Parallel()
 	srv := dnstest.Start(t, dnstest.Zone{})
 	r := resolverFor(srv)
-	for _, name := range []string{"", "a..test", "☃.test", strings.Repeat("x", 300)} {
+	for _, name := range []string{"", "a..test", "\xff.test", strings.Repeat("x", 300)} {
 		_, res, err := r.LookupMX(context.Background(), name)
 		var e *Error
 		if !errors.As(err, &e) || !errors.Is(err, ErrNotFound) || e.Name != name || e.Type != "MX" || res.Authentic {
