@@ -38,10 +38,10 @@ func TestQueryName(t *testing.T) {
 		{"ex\\.ample.test", ""},
 		{"ex\x00ample.test", ""},
 		{"exa*mple.test", ""},
-		{"\xff.test", ""},                   // not UTF-8
+		{"\xff.test", ""},                 // not UTF-8
 		{"a\u0301.test", "xn--1ca.test."}, // a decomposed letter is encoded as it is (no NFC)
-		{"\u0301a.test", ""},                // a label may not start with a mark
-		{"ab--ü.test", ""},                  // hyphens in positions 3 and 4
+		{"\u0301a.test", ""},              // a label may not start with a mark
+		{"ab--ü.test", ""},                // hyphens in positions 3 and 4
 		{"-ü.test", ""},
 		{"ü-.test", ""},
 		{"ü!.test", ""},

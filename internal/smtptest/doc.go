@@ -17,8 +17,9 @@
 //
 // # Script language
 //
-// One directive per line. Leading and trailing blanks are trimmed; empty lines
-// and lines starting with # are ignored. Line numbers in failure messages count
+// One directive per line. Leading and trailing blanks are trimmed (write
+// trailing blanks with <raw and \x20, match them with >~ and \x20); empty
+// lines and lines starting with # are ignored. Line numbers in failure messages count
 // lines of the script string from 1, so in a raw string literal that starts
 // with a newline, the line after the opening backquote is line 2.
 //
@@ -30,7 +31,8 @@
 //	> *             any one CRLF-terminated line.
 //	! data          read a message body up to and including the line "."
 //	                (CRLF.CRLF); recorded for Server.Data.
-//	! read N        read exactly N raw bytes (BDAT chunks, binary payloads).
+//	! read N        read exactly N raw bytes (BDAT chunks, binary payloads);
+//	                they appear in Server.Received only.
 //	! close         close the connection now (see Lingering below).
 //	! stall         reply nothing more; read and record whatever arrives until
 //	                the client closes or the test ends. Must be last.
