@@ -1,0 +1,131 @@
+package qmailremote
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	"github.com/mxout/mxout/internal/deliver"
+	"github.com/mxout/mxout/internal/dns"
+	"github.com/mxout/mxout/internal/message"
+	"github.com/mxout/mxout/internal/qmailctl"
+	"github.com/mxout/mxout/internal/report"
+	"github.com/mxout/mxout/internal/route"
+)
+
+// DefaultHome is where qmail lives unless QMAILHOME says otherwise.
+const DefaultHome = "/var/qmail"
+
+// Run delivers one message as qmail-remote does: args are "host sender recip...", the message
+// is read from stdin, the reports go to stdout, and getenv reads the environment. It always
+// returns 0 (the outcome is in the report bytes) and writes nothing else anywhere.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, getenv func(string) string) int {
+	stdout.Write(Report(ctx, args, stdin, getenv, nil))
+	return 0
+}
+
+// Report is Run's work: it returns the report bytes. When transcript is not nil it receives
+// the SMTP dialogue of every session (the demo shows it).
+func Report(ctx context.Context, args []string, stdin io.Reader, getenv func(string) string, transcript io.Writer) []byte {
+	if len(args) < 3 {
+		return report.Message(report.Usage)
+	}
+	home := getenv("QMAILHOME")
+	if home == "" {
+		home = DefaultHome
+	}
+	cfg, err := qmailctl.Load(home)
+	switch {
+	case errors.Is(err, qmailctl.ErrHome):
+		return report.Message(report.NoHome)
+	case err != nil:
+		return report.Message(report.NoControl)
+	}
+	port, err := smtpPort(getenv("MXOUT_SMTP_PORT"))
+	if err != nil {
+		return report.Message("ZMXOUT_SMTP_PORT is not a port number. (#4.3.0)\n")
+	}
+	msg, err := message.Read(stdin, "")
+	if err != nil {
+		return report.Message(report.ReadMessage)
+	}
+	defer msg.Close()
+	d := &deliver.Deliverer{
+		HeloHost:       cfg.HeloHost,
+		TimeoutConnect: cfg.TimeoutConnect,
+		TimeoutRemote:  cfg.TimeoutRemote,
+		Routes:         cfg.SMTPRoutes,
+		Planner: &route.Planner{
+			Resolver: &lazyResolver{},
+			Port:     port,
+			IsLocal:  lazyLocal(cfg.MoreIPMe, cfg.NotIPMe),
+		},
+		Transcript: transcript,
+	}
+	job := &deliver.Job{Host: args[0], Sender: args[1], Recipients: args[2:], Message: msg}
+	return report.Qmail(d.Deliver(ctx, job))
+}
+
+// smtpPort reads MXOUT_SMTP_PORT; "" means 25.
+func smtpPort(s string) (uint16, error) {
+	if s == "" {
+		return 25, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || n == 0 {
+		return 0, errors.New("qmailremote: bad MXOUT_SMTP_PORT")
+	}
+	return uint16(n), nil
+}
+
+// lazyResolver reads the resolver configuration on the first lookup only: a delivery through a
+// static route to an address literal never needs it, and start-up stays cheap.
+type lazyResolver struct {
+	once sync.Once
+	r    *dns.Resolver
+	err  error
+}
+
+func (l *lazyResolver) get() (*dns.Resolver, error) {
+	l.once.Do(func() { l.r, l.err = dns.FromEnv() })
+	return l.r, l.err
+}
+
+// LookupMX implements route.Lookuper.
+func (l *lazyResolver) LookupMX(ctx context.Context, name string) ([]dns.MX, dns.Result, error) {
+	r, err := l.get()
+	if err != nil {
+		return nil, dns.Result{}, errors.Join(dns.ErrTemporary, err)
+	}
+	return r.LookupMX(ctx, name)
+}
+
+// LookupIP implements route.Lookuper.
+func (l *lazyResolver) LookupIP(ctx context.Context, name string) ([]netip.Addr, dns.Result, error) {
+	r, err := l.get()
+	if err != nil {
+		return nil, dns.Result{}, errors.Join(dns.ErrTemporary, err)
+	}
+	return r.LookupIP(ctx, name)
+}
+
+// lazyLocal builds the loop-check predicate on first use: listing the interfaces is only
+// needed when routing by MX.
+func lazyLocal(more, not []netip.Prefix) func(netip.Addr) bool {
+	var once sync.Once
+	var is func(netip.Addr) bool
+	return func(a netip.Addr) bool {
+		once.Do(func() {
+			var err error
+			if is, err = route.LocalAddrs(more, not); err != nil {
+				// Without the interface list only wildcard addresses count as this machine;
+				// a real loop then fails at the remote end instead of here.
+				is = netip.Addr.IsUnspecified
+			}
+		})
+		return is(a)
+	}
+}
