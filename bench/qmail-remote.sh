@@ -95,7 +95,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mkdir -p bench/results
 {
   echo "mxout qmail-remote benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "machine: $(nproc) cores, ${cpu:-unknown CPU}, $(free -g | awk '/^Mem:/ {print $2}') GiB, Linux $(uname -r)"
+  echo "machine: $(nproc) cores, ${cpu:-unknown CPU}, $(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GiB, Linux $(uname -r)"
   echo "load:    $loadavg before, $(cut -d' ' -f1-3 /proc/loadavg) after (1, 5, 15 min; compare with the cores)"
   echo "go:      $(go version | cut -d' ' -f3-)"
   echo "binary:  $bin ($built)"

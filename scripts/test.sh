@@ -61,9 +61,10 @@ cleanup() {
     { echo "test.sh: stopping the peers needed SIGKILL:"; cat "$LOGS/peers-stop.log"; }
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM HUP   # so that the EXIT trap runs when CI or a user interrupts us
 
 note() {  # note NAME SECONDS: remember a step's duration for the summary
-  timings+=("$(printf '%-28s %4d s' "$1" "$2")")
+  timings+=("$(printf '%-36s %4d s' "$1" "$2")")
 }
 
 step() {  # step NAME CMD...: run a check that is not go test; a failure counts once
@@ -92,7 +93,9 @@ gotest() {  # gotest NAME ARGS...: go test -v ARGS, counted; passing tests' chat
 
 gofmt_clean() {
   local out files
-  mapfile -t files < <(git ls-files -co --exclude-standard '*.go')
+  if ! mapfile -t files < <(git ls-files -co --exclude-standard '*.go' 2>/dev/null) || [ ${#files[@]} -eq 0 ]; then
+    mapfile -t files < <(find . -name '*.go' -not -path './.state/*')   # not a git checkout
+  fi
   [ ${#files[@]} -eq 0 ] && return 0   # gofmt without arguments would read stdin
   out=$(gofmt -l "${files[@]}")
   [ -z "$out" ] || { echo "   not gofmt-clean:"; sed 's/^/     /' <<<"$out"; return 1; }
@@ -135,7 +138,7 @@ cleanup   # now, so that the count below stays the last line
 trap - EXIT
 echo "== timings"
 printf '   %s\n' "${timings[@]}"
-printf '   %-28s %4d s\n' "total" $((SECONDS - t_start))
+printf '   %-36s %4d s\n' "total" $((SECONDS - t_start))
 echo "   logs: $LOGS"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
