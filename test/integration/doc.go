@@ -7,6 +7,9 @@
 //
 //	MXOUT_PEERS=$PWD/.state/peers go test -tags integration ./test/integration/...
 //
+// The binaries are built from ./cmd once per run; MXOUT_IT_BINDIR=DIR tests prebuilt ones from DIR
+// instead (for example a release build, or a stand-in while cmd/ does not build).
+//
 // What the tests own: building the binaries, a QMAILHOME per test with its control files, running
 // qmail-remote as qmail-send does (one process, message on stdin from a file), reading its NUL-ended
 // reports, and finding delivered mail in Postfix's maildir by a unique Message-ID. They must not
