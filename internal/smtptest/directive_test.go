@@ -219,3 +219,16 @@ func TestAddrIsLoopback(t *testing.T) {
 	}
 	dial(t, s.Addr()).eof()
 }
+
+// TestQuitWithoutReading: qmail-remote sends QUIT and leaves without reading
+// the 221; a script that writes the 221 anyway still passes.
+func TestQuitWithoutReading(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		s := Start(t, "< 550 no\n> QUIT\n< 221 bye")
+		c := dial(t, s.Addr())
+		c.want("550 no")
+		c.send("QUIT\r\n")
+		c.close()
+		waitOK(t, s)
+	}
+}

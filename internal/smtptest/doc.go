@@ -62,6 +62,14 @@
 // Bytes the client sends before a TLS handshake, after the end of a script, or
 // after "! expect-eof" fail the test, as does a line ending in a bare LF.
 //
+// Two faults are expected by a script that says so. A failed TLS handshake
+// fails the test unless the next directive is "! expect-eof": then the script
+// goes on in clear and the client must hang up (a client that refuses the
+// certificate); anything it sends in clear after the failure, even bytes the
+// TLS layer had already read, fails the test. A write that finds the client
+// gone fails unless only "! expect-eof" or "! eof-or-quit" remain (a client
+// that hangs up on an oversize reply).
+//
 // A failure stops that connection's script and closes the connection, so the
 // client under test sees EOF instead of hanging. Failures are reported through
 // t.Errorf from the t.Cleanup registered by Start, together with scripts that

@@ -150,8 +150,9 @@ func (p *player) eofOrQuit() error {
 }
 
 // startTLS runs the server side of a TLS handshake on the raw connection.
-// Bytes the client sent before the handshake are a failure: they were sent
-// in clear after STARTTLS (RFC 3207 §5 forbids acting on them).
+// Bytes the client sent before the handshake are a failure: after the 220 to
+// STARTTLS the client must start the negotiation before any other command
+// (RFC 3207 §4).
 func (p *player) startTLS() error {
 	if n := p.r.Buffered(); n > 0 {
 		b, _ := p.r.Peek(n)
