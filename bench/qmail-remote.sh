@@ -29,7 +29,9 @@ if [ $# -ge 1 ]; then
   bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
   built="given"
 else
-  go build -o "$work/qmail-remote" ./cmd/qmail-remote
+  # As README.md says to install it: a static binary (CGO_ENABLED=0) starts without the dynamic loader
+  # and libc, which is most of a short-lived process's start-up cost (2.95 vs 3.7 ms of CPU, perf stat).
+  CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$work/qmail-remote" ./cmd/qmail-remote
   bin=$work/qmail-remote
   built="built from ./cmd/qmail-remote at $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 fi
