@@ -1,0 +1,190 @@
+package tlspolicy
+
+import (
+	"errors"
+
+	"github.com/mxout/mxout/internal/dane"
+	"github.com/mxout/mxout/internal/qmailctl"
+)
+
+// ruleTLSA is Policy.Rule when TLSA records decided.
+const ruleTLSA = "tlsa"
+
+var (
+	errQMTPS       = errors.New("tlspolicy: qmtps (port 6209) is not supported")
+	errUnknownKind = errors.New("tlspolicy: unknown tlsdestinations rule kind")
+	errPinHash     = errors.New("tlspolicy: fingerprint hash or length not supported")
+)
+
+// NeedTLSA reports whether the caller should look up TLSA records for a hop
+// to destination before calling Decide. It is false when tlsdestinations
+// switches TLSA off: "/" globally, or a rule "/host", "/*", "!host" or
+// "%host" decides the hop (a pin is a "silent" verification that TLSA must
+// not override, a "!" rule wants no TLS at all). The caller also skips the
+// lookup when the MX host name is not DNSSEC-secure (RFC 7672 §2.2.1), which
+// only it knows. A nil d is the default: look TLSA up.
+func NeedTLSA(d *qmailctl.TLSDestinations, destination, senderDomain string) bool {
+	if d != nil && d.NoTLSA {
+		return false
+	}
+	return tlsaAllowed(d.Lookup(destination, senderDomain))
+}
+
+// tlsaAllowed reports whether rule (nil: none) lets TLSA records decide.
+func tlsaAllowed(rule *qmailctl.TLSRule) bool {
+	if rule == nil {
+		return true
+	}
+	switch rule.Kind {
+	case qmailctl.RuleNever, qmailctl.RuleNoTLSA, qmailctl.RuleNoVerify, qmailctl.RulePin:
+		return false
+	}
+	return true
+}
+
+// Decide applies tlsdestinations, the TLSA records in in.TLSA and domaincerts
+// to one hop. d and certs may be nil (no such file).
+//
+// The rule found by d.Lookup(in.Destination, in.SenderDomain) gives Mode and
+// Require:
+//
+//	rule                        Mode           Require
+//	none, "*", "-"              Opportunistic  VerifiedNone
+//	"?host" (or global "?")     Opportunistic  VerifiedNone, Fallback
+//	"/host"                     Opportunistic  VerifiedNone, no TLSA
+//	"-host", "-*"               Mandatory      VerifiedNone
+//	"/*"                        Mandatory      VerifiedNone, no TLSA
+//	"host", "+*"                Mandatory      VerifiedCA
+//	"~host", "~*"               Mandatory      VerifiedCAName
+//	"=host", "=*"               Mandatory      VerifiedCANameExact
+//	"%host"                     Mandatory      VerifiedPin, no TLSA
+//	"!host"                     Never
+//
+// The rule's CA file or directory, ciphers, verify depth and port go into
+// the Policy; a "!" rule keeps only its port. Then, unless NeedTLSA is false
+// for the hop, the TLSA state decides as RFC 7672 §2.2 says: a failed lookup
+// (in.TLSA.Err) is an Error of KindTLSALookup; secure, non-empty records of
+// which some are usable make the hop Mandatory with Require VerifiedDANEEE,
+// Rule "tlsa" and the usable records in DANE, replacing the rule's CA, name
+// and depth checks (its port, implicit TLS and ciphers stay); secure records
+// none of which is usable make an opportunistic hop Mandatory without
+// authentication (Rule "tlsa") and leave a mandatory rule as it is. Insecure
+// or absent records change nothing. Fallback is set last, and only for a hop
+// that is still opportunistic: plaintext after DANE would be a downgrade.
+//
+// Finally, unless the hop is Never, the domaincerts entry for
+// in.SenderDomain is loaded as the client certificate. Every failure is an
+// *Error; loaded files are cached while their size and time stamp stay the
+// same. Decide is safe for concurrent use.
+func Decide(d *qmailctl.TLSDestinations, certs *qmailctl.DomainCerts, in Input) (*Policy, error) {
+	rule := d.Lookup(in.Destination, in.SenderDomain)
+	p := &Policy{serverName: in.ServerName, destination: in.Destination}
+	if err := p.applyRule(rule); err != nil {
+		return nil, err
+	}
+	if p.Mode == Never {
+		return p, nil
+	}
+	if (d == nil || !d.NoTLSA) && tlsaAllowed(rule) {
+		if err := p.applyTLSA(in); err != nil {
+			return nil, err
+		}
+	}
+	ruleFallback := rule != nil && rule.Kind == qmailctl.RuleFallback
+	globalFallback := d != nil && d.Fallback
+	p.Fallback = p.Mode == Opportunistic && (ruleFallback || globalFallback)
+	if dc, ok := certs.Lookup(in.SenderDomain); ok {
+		c, err := loadClientCert(dc)
+		if err != nil {
+			return nil, err
+		}
+		p.clientCert = c
+	}
+	return p, nil
+}
+
+// applyRule sets what rule (nil: none) asks for. Unknown kinds fail closed.
+func (p *Policy) applyRule(rule *qmailctl.TLSRule) error {
+	if rule == nil {
+		return nil
+	}
+	p.Rule = rule.Key
+	p.Port = rule.Port
+	switch rule.Kind {
+	case qmailctl.RuleNever:
+		// "!host:;465" asks for no TLS on port 465: no TLS wins, as the
+		// rule's first character is the stronger statement.
+		p.Mode = Never
+		return nil
+	case qmailctl.RuleFallback, qmailctl.RuleNoTLSA:
+		p.Mode = Opportunistic
+	case qmailctl.RuleAnonymous, qmailctl.RuleNoVerify:
+		p.Mode, p.Require = Mandatory, VerifiedNone
+	case qmailctl.RuleCA:
+		p.Mode, p.Require = Mandatory, VerifiedCA
+	case qmailctl.RuleNameWild:
+		p.Mode, p.Require = Mandatory, VerifiedCAName
+	case qmailctl.RuleNameExact:
+		p.Mode, p.Require = Mandatory, VerifiedCANameExact
+	case qmailctl.RulePin:
+		p.Mode, p.Require = Mandatory, VerifiedPin
+	default:
+		return &Error{Kind: KindUnsupported, Subject: rule.Key, Err: errUnknownKind}
+	}
+	return p.applyRuleFields(rule)
+}
+
+// applyRuleFields loads what the fields of a TLS-using rule name.
+func (p *Policy) applyRuleFields(rule *qmailctl.TLSRule) error {
+	if rule.QMTPS {
+		return &Error{Kind: KindUnsupported, Subject: rule.Key, Err: errQMTPS}
+	}
+	p.Implicit = rule.ImplicitTLS
+	p.depth = rule.VerifyDepth
+	if rule.Kind == qmailctl.RulePin {
+		if n, ok := digestSize(rule.FingerprintHash); !ok || n != len(rule.Fingerprint) {
+			return &Error{Kind: KindUnsupported, Subject: rule.Key, Err: errPinHash}
+		}
+		p.pinHash, p.pin = rule.FingerprintHash, rule.Fingerprint
+	}
+	if rule.CAFile != "" || rule.CADir != "" {
+		roots, err := loadRoots(rule.CAFile, rule.CADir)
+		if err != nil {
+			return err
+		}
+		p.roots = roots
+	}
+	if rule.Ciphers != "" {
+		ids, err := parseCiphers(rule.Ciphers)
+		if err != nil {
+			return &Error{Kind: KindCiphers, Subject: rule.Ciphers, Err: err}
+		}
+		p.ciphers = ids
+	}
+	return nil
+}
+
+// applyTLSA lets the TLSA state decide (RFC 7672 §2.2).
+func (p *Policy) applyTLSA(in Input) error {
+	t := in.TLSA
+	if t.Err != nil {
+		return &Error{Kind: KindTLSALookup, Subject: in.ServerName, Err: t.Err}
+	}
+	if !t.Looked || !t.Secure || len(t.Records) == 0 {
+		return nil
+	}
+	usable := dane.Usable(t.Records)
+	if len(usable) == 0 {
+		// RFC 7672 §2.2: records, none usable: encrypt, don't
+		// authenticate. A mandatory local rule already asks for at least
+		// that and may ask for more, so it stays.
+		if p.Mode < Mandatory {
+			p.Mode, p.Require, p.Rule = Mandatory, VerifiedNone, ruleTLSA
+		}
+		return nil
+	}
+	p.Mode, p.Require, p.Rule = Mandatory, VerifiedDANEEE, ruleTLSA
+	p.DANE = usable
+	p.roots, p.depth = nil, 0
+	return nil
+}

@@ -1,0 +1,174 @@
+package tlspolicy
+
+import (
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"strconv"
+
+	"github.com/mxout/mxout/internal/dane"
+)
+
+// Mode says whether a hop uses TLS. Modes are ordered, Never < Opportunistic
+// < Mandatory. The zero value is Opportunistic, what qmail-remote does without
+// a rule; that makes Never negative.
+type Mode int
+
+// The modes.
+const (
+	Never         Mode = -1 // no STARTTLS, no implicit TLS: the session stays in clear
+	Opportunistic Mode = 0  // STARTTLS when offered; a server that does not offer it gets the mail in clear
+	Mandatory     Mode = 1  // TLS or nothing: nothing is sent in clear when STARTTLS is absent or fails
+)
+
+// String returns "never", "opportunistic" or "mandatory".
+func (m Mode) String() string {
+	switch m {
+	case Never:
+		return "never"
+	case Opportunistic:
+		return "opportunistic"
+	case Mandatory:
+		return "mandatory"
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Verified says how the peer of a TLS session was authenticated. Levels are
+// ordered by how much a policy demands; the zero value, VerifiedNone, is the
+// weakest. The order is that of the tlsdestinations rule kinds with DANE on
+// top; a higher level does not imply the checks of a lower one (a pin
+// verifies no chain).
+type Verified int
+
+// The levels.
+const (
+	VerifiedNone        Verified = iota // encrypted, peer not authenticated
+	VerifiedCA                          // chain verified against the CA set (cafile/cadir or system roots), no name check
+	VerifiedCAName                      // CA and a name check with wildcards and partial matching ("~")
+	VerifiedCANameExact                 // CA and the exact server name ("=")
+	VerifiedPin                         // leaf certificate fingerprint pinned ("%")
+	VerifiedDANEEE                      // a DANE-EE(3) TLSA record matched (RFC 7672 §3.1.1)
+	VerifiedDANETA                      // a DANE-TA(2) TLSA record matched (RFC 7672 §3.1.2)
+)
+
+var verifiedNames = [...]string{
+	VerifiedNone:        "none",
+	VerifiedCA:          "ca",
+	VerifiedCAName:      "ca+name",
+	VerifiedCANameExact: "ca+exact-name",
+	VerifiedPin:         "pin",
+	VerifiedDANEEE:      "dane-ee",
+	VerifiedDANETA:      "dane-ta",
+}
+
+// String returns a short lower-case name ("none", "ca+name", "dane-ta").
+func (v Verified) String() string {
+	if v < 0 || int(v) >= len(verifiedNames) {
+		return "Verified(" + strconv.Itoa(int(v)) + ")"
+	}
+	return verifiedNames[v]
+}
+
+// Facts are what one TLS session turned out to be, for the delivery outcome
+// and the reports. A Config fills them in during the handshake; read them
+// only after the handshake has returned. After a failed verification they
+// hold the version, suite and peer name, and Verified is VerifiedNone.
+type Facts struct {
+	Version     uint16   // tls.VersionTLS12, ...
+	CipherSuite uint16   // the negotiated suite (tls.TLS_...)
+	Verified    Verified // what the handshake proved; see Policy.Config
+	PeerCN      string   // subject common name of the server's leaf certificate, "" when none
+}
+
+// VersionName returns the protocol as OpenSSL prints it ("TLSv1.3"), or ""
+// for the zero Facts.
+func (f Facts) VersionName() string {
+	switch f.Version {
+	case 0:
+		return ""
+	case tls.VersionTLS10:
+		return "TLSv1"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return "0x" + strconv.FormatUint(uint64(f.Version), 16)
+}
+
+// CipherName returns Go's name of the suite (tls.CipherSuiteName), or ""
+// for the zero Facts.
+func (f Facts) CipherName() string {
+	if f.Version == 0 {
+		return ""
+	}
+	return tls.CipherSuiteName(f.CipherSuite)
+}
+
+// Policy is the TLS decision for one hop: whether to use TLS, how, and what
+// the server's certificate must prove. Decide builds it; the zero value is
+// opportunistic, unverified STARTTLS to the hop's own port. A Policy is
+// read-only once built and safe for concurrent use; Config may be called for
+// every connection to the hop's addresses.
+type Policy struct {
+	Mode Mode
+	// Fallback: after a TLS protocol or handshake error, retry the same
+	// address in clear. Only ever true when Mode is Opportunistic.
+	Fallback bool
+	// Implicit: TLS from the first byte (SMTPS, RFC 8314 §3), no STARTTLS.
+	Implicit bool
+	// Port from tlsdestinations overriding the hop's; 0 = keep the hop's.
+	Port uint16
+	// Require is the minimum verification; VerifiedNone for opportunistic
+	// and anonymous sessions. VerifiedDANEEE means "DANE decides": a
+	// DANE-TA match satisfies it as well.
+	Require Verified
+	// DANE holds the usable TLSA records (RFC 7672 §3.1.3); non-empty means
+	// DANE decides authentication.
+	DANE []dane.Record
+	// Rule is the tlsdestinations key that decided ("=mx.example.test",
+	// "+*"), "" for the default and "tlsa" when TLSA records did.
+	Rule string
+
+	serverName  string         // SNI and the name checks
+	destination string         // the tlsdestinations key host, a second reference name
+	roots       *x509.CertPool // nil = system roots
+	pinHash     crypto.Hash
+	pin         []byte
+	ciphers     []uint16 // TLS 1.2 and older suites; nil = Go's default
+	depth       int      // maximum verified chain length minus one; 0 = no limit
+	clientCert  *tls.Certificate
+}
+
+// Fingerprint returns the pinned fingerprint in lower-case hex, as a report
+// prints it, and "" when the policy pins nothing.
+func (p *Policy) Fingerprint() string { return hex.EncodeToString(p.pin) }
+
+// Input is what the caller knows about the hop.
+type Input struct {
+	// Destination is the host qmail-remote was given, or the smtproutes
+	// relay when the mail was routed: the tlsdestinations key.
+	Destination string
+	// ServerName is the hop's host name (MX host or relay) for SNI and the
+	// name checks; it may be an IP literal (no SNI is sent then).
+	ServerName string
+	// SenderDomain selects "|domain" rules of tlsdestinations and the
+	// domaincerts entry; "" for the null sender.
+	SenderDomain string
+	// TLSA is the result of the TLSA lookup for the hop, when NeedTLSA said
+	// to make one.
+	TLSA TLSAState
+}
+
+// TLSAState is the outcome of a TLSA lookup for "_25._tcp.<ServerName>"
+// (RFC 7672 §2.2). The zero value means "not looked up".
+type TLSAState struct {
+	Looked  bool          // a lookup was made
+	Secure  bool          // the answer was DNSSEC-validated (the AD bit)
+	Records []dane.Record // the records found; empty for NXDOMAIN or NODATA
+	Err     error         // non-nil: the lookup failed (SERVFAIL, bogus, timeout)
+}
