@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
+	"github.com/mxout/mxout/internal/tlspolicy"
 )
 
 // Job is one message for one destination.
@@ -46,11 +48,13 @@ type Recipient struct {
 // a 2xx (Final). Otherwise it is a *route.Error, a *ConnectError, an *smtp.Error, or a local
 // error; Recipients still hold every recipient's own outcome so far.
 type Result struct {
-	Recipients []Recipient // one per Job.Recipients, in order
-	Hop        string      // host name of the hop last tried ("" before routing succeeded)
-	Peer       netip.AddrPort
-	Final      smtp.Reply
-	Err        error
+	Recipients  []Recipient // one per Job.Recipients, in order
+	Destination string      // what TLS rules were looked up by: the job's host, or the smtproutes relay
+	Hop         string      // host name of the hop last tried ("" before routing succeeded)
+	Peer        netip.AddrPort
+	TLS         *tlspolicy.Facts // the TLS session the transaction ran in; nil in clear
+	Final       smtp.Reply
+	Err         error
 }
 
 // ConnectError says no address of the plan accepted a connection. Last is the last attempt's
@@ -82,12 +86,17 @@ type Deliverer struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Transcript, when set, receives each session's dialogue (opt-in).
 	Transcript io.Writer
+	// TLSDestinations and DomainCerts are the TLS rules (nil: opportunistic STARTTLS, no
+	// client certificate). TLSA looks up DANE records; nil disables DANE.
+	TLSDestinations *qmailctl.TLSDestinations
+	DomainCerts     *qmailctl.DomainCerts
+	TLSA            TLSALookuper
 }
 
 // Deliver routes the job and tries its hops until one session carries the transaction.
 func (d *Deliverer) Deliver(ctx context.Context, job *Job) *Result {
-	res := &Result{Recipients: make([]Recipient, len(job.Recipients))}
-	plan, err := d.plan(ctx, job.Host)
+	res := &Result{Recipients: make([]Recipient, len(job.Recipients)), Destination: job.Host}
+	plan, err := d.plan(ctx, job.Host, res)
 	if err != nil {
 		res.Err = err
 		return res
@@ -95,14 +104,28 @@ func (d *Deliverer) Deliver(ctx context.Context, job *Job) *Result {
 	var last error
 	for _, hop := range plan.Hops {
 		res.Hop = hop.Name
+		pol, err := d.policy(ctx, job, res.Destination, hop)
+		if err != nil {
+			last = err // a hop whose TLS requirements cannot be settled is not tried (fail closed)
+			continue
+		}
+		port := hop.Port
+		if pol.Port != 0 {
+			port = pol.Port
+		}
 		for _, addr := range hop.Addrs {
-			peer := netip.AddrPortFrom(addr, hop.Port)
+			peer := netip.AddrPortFrom(addr, port)
 			res.Peer = peer
-			c, err := d.open(ctx, peer)
+			c, facts, err := d.open(ctx, peer, pol)
+			if errors.Is(err, errRetryPlain) {
+				// "?" rule: the TLS handshake failed and the rule allows this address in clear.
+				c, facts, err = d.open(ctx, peer, &tlspolicy.Policy{Mode: tlspolicy.Never})
+			}
 			if err != nil {
 				last = err
 				continue
 			}
+			res.TLS = facts
 			d.transact(ctx, c, job, res)
 			c.Close()
 			return res
@@ -113,32 +136,14 @@ func (d *Deliverer) Deliver(ctx context.Context, job *Job) *Result {
 }
 
 // plan applies smtproutes, then MX routing.
-func (d *Deliverer) plan(ctx context.Context, host string) (*route.Plan, error) {
+func (d *Deliverer) plan(ctx context.Context, host string, res *Result) (*route.Plan, error) {
 	if d.Routes != nil {
 		if r, ok := d.Routes.Lookup(host); ok && !r.MX() {
+			res.Destination = r.Relay
 			return d.Planner.Relay(ctx, r.Relay, r.Addr, r.Port)
 		}
 	}
 	return d.Planner.Domain(ctx, host)
-}
-
-// open dials peer and runs the greeting and EHLO/HELO. Any failure here lets the caller move
-// on to the next address; the failed session gets its QUIT when it is still in step.
-func (d *Deliverer) open(ctx context.Context, peer netip.AddrPort) (*smtp.Client, error) {
-	conn, err := d.dial(ctx, peer)
-	if err != nil {
-		return nil, &ConnectError{Peer: peer, Last: err}
-	}
-	c := smtp.NewClient(conn, smtp.Options{Peer: peer, Timeout: d.TimeoutRemote, Transcript: d.Transcript})
-	if _, err = c.Greeting(ctx); err == nil {
-		err = c.Hello(ctx, d.HeloHost)
-	}
-	if err != nil {
-		c.Quit(ctx)
-		c.Close()
-		return nil, err
-	}
-	return c, nil
 }
 
 func (d *Deliverer) dial(ctx context.Context, peer netip.AddrPort) (net.Conn, error) {

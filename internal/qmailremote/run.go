@@ -53,13 +53,17 @@ func Report(ctx context.Context, args []string, stdin io.Reader, getenv func(str
 		return report.Message(report.ReadMessage)
 	}
 	defer msg.Close()
+	resolver := &lazyResolver{}
 	d := &deliver.Deliverer{
-		HeloHost:       cfg.HeloHost,
-		TimeoutConnect: cfg.TimeoutConnect,
-		TimeoutRemote:  cfg.TimeoutRemote,
-		Routes:         cfg.SMTPRoutes,
+		HeloHost:        cfg.HeloHost,
+		TimeoutConnect:  cfg.TimeoutConnect,
+		TimeoutRemote:   cfg.TimeoutRemote,
+		Routes:          cfg.SMTPRoutes,
+		TLSDestinations: cfg.TLSDestinations,
+		DomainCerts:     cfg.DomainCerts,
+		TLSA:            resolver,
 		Planner: &route.Planner{
-			Resolver: &lazyResolver{},
+			Resolver: resolver,
 			Port:     port,
 			IsLocal:  lazyLocal(cfg.MoreIPMe, cfg.NotIPMe),
 		},
@@ -110,6 +114,15 @@ func (l *lazyResolver) LookupIP(ctx context.Context, name string) ([]netip.Addr,
 		return nil, dns.Result{}, errors.Join(dns.ErrTemporary, err)
 	}
 	return r.LookupIP(ctx, name)
+}
+
+// LookupTLSA implements deliver.TLSALookuper.
+func (l *lazyResolver) LookupTLSA(ctx context.Context, port uint16, host string) ([]dns.TLSA, dns.Result, error) {
+	r, err := l.get()
+	if err != nil {
+		return nil, dns.Result{}, errors.Join(dns.ErrTemporary, err)
+	}
+	return r.LookupTLSA(ctx, port, host)
 }
 
 // lazyLocal builds the loop-check predicate on first use: listing the interfaces is only

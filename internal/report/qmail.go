@@ -7,6 +7,7 @@ import (
 	"github.com/mxout/mxout/internal/deliver"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
+	"github.com/mxout/mxout/internal/tlspolicy"
 )
 
 // maxSaid bounds the quoted server text, as the reference does (its HUGESMTPTEXT).
@@ -58,7 +59,14 @@ func recipientReport(ip string, r deliver.Recipient) string {
 // messageReport is the K/Z/D report for a result.
 func messageReport(ip string, res *deliver.Result) string {
 	if res.Err == nil {
+		if res.TLS != nil {
+			return "K" + ip + " " + tlsName(res.TLS.Verified) + " transmitted message accepted.\n" + said(&res.Final)
+		}
 		return "K" + ip + " accepted message.\n" + said(&res.Final)
+	}
+	var pe *tlspolicy.Error
+	if errors.As(res.Err, &pe) {
+		return policyReport(res, pe)
 	}
 	var re *route.Error
 	if errors.As(res.Err, &re) {
@@ -70,6 +78,9 @@ func messageReport(ip string, res *deliver.Result) string {
 	}
 	var se *smtp.Error
 	if errors.As(res.Err, &se) {
+		if se.Phase == smtp.PhaseStartTLS {
+			return tlsReport(res, se)
+		}
 		return sessionReport(ip, se)
 	}
 	return "ZSorry, the delivery failed here: " + printable(res.Err.Error()) + ". (#4.3.0)\n"
