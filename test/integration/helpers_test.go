@@ -213,9 +213,11 @@ func cleanEnv() []string {
 	return env
 }
 
-// acceptedRE matches the message report for a delivery Postfix took; group 1 is the queue id.
+// acceptedRE matches the message report for a delivery Postfix took, in clear or over TLS
+// ("TLS (verified CA) transmitted message accepted."); group 1 is the queue id.
 func acceptedRE(ip string) *regexp.Regexp {
-	return regexp.MustCompile(`^` + ip + ` accepted message\.\nRemote host said: 250 2\.0\.0 Ok: queued as ([0-9A-Za-z]+)\n$`)
+	return regexp.MustCompile(`^` + ip + ` (?:accepted message|TLS(?: \([^)]+\))? transmitted message accepted)\.` +
+		`\nRemote host said: 250 2\.0\.0 Ok: queued as ([0-9A-Za-z]+)\n$`)
 }
 
 // wantAccepted checks the reports of a delivery that should succeed for every recipient: one "r"
