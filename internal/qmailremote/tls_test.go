@@ -133,4 +133,3 @@ func TestTLSRuleErrors(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
-
