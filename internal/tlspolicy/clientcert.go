@@ -1,6 +1,8 @@
 package tlspolicy
 
 import (
+	"github.com/youmark/pkcs8"
+
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -21,10 +23,7 @@ var (
 	errNeedPassword = errors.New("tlspolicy: private key is encrypted but no password is configured")
 	errBadPassword  = errors.New("tlspolicy: cannot decrypt private key (wrong password?)")
 	errKeyType      = errors.New("tlspolicy: unsupported private key type")
-	// errEncryptedPKCS8 is what OpenSSL 3 writes by default ("openssl
-	// genpkey -aes256"); crypto/x509 cannot decrypt it.
-	errEncryptedPKCS8 = errors.New("tlspolicy: encrypted pkcs#8 private keys are not supported; convert with openssl rsa -aes256 or store the key unencrypted")
-	errKeyMismatch    = errors.New("tlspolicy: private key does not belong to the certificate")
+	errKeyMismatch  = errors.New("tlspolicy: private key does not belong to the certificate")
 )
 
 // loadClientCert loads a domaincerts entry, through the cache. Errors are
@@ -87,8 +86,9 @@ func readClientCert(dc qmailctl.DomainCert) (*tls.Certificate, error) {
 // parseKey finds the first private key block in data and parses it:
 // PKCS #1 ("RSA PRIVATE KEY"), SEC 1 ("EC PRIVATE KEY") or PKCS #8
 // ("PRIVATE KEY"), each possibly with legacy PEM encryption ("Proc-Type:
-// 4,ENCRYPTED", what "openssl rsa -aes256" writes). Encrypted PKCS #8
-// ("ENCRYPTED PRIVATE KEY") is refused with errEncryptedPKCS8.
+// 4,ENCRYPTED", what "openssl rsa -aes256" writes), or encrypted PKCS #8
+// ("ENCRYPTED PRIVATE KEY", what OpenSSL 3 writes by default), decrypted with
+// github.com/youmark/pkcs8 since the standard library cannot.
 func parseKey(data []byte, password string) (crypto.Signer, error) {
 	for rest := data; ; {
 		var b *pem.Block
@@ -96,7 +96,7 @@ func parseKey(data []byte, password string) (crypto.Signer, error) {
 			return nil, errNoKey
 		}
 		if b.Type == "ENCRYPTED PRIVATE KEY" {
-			return nil, errEncryptedPKCS8
+			return parseEncryptedPKCS8(b.Bytes, password)
 		}
 		if !strings.HasSuffix(b.Type, "PRIVATE KEY") {
 			continue
@@ -147,4 +147,21 @@ func parseKeyDER(typ string, der []byte) (crypto.Signer, error) {
 		return s, nil
 	}
 	return nil, errKeyType
+}
+
+// parseEncryptedPKCS8 decrypts a PKCS #8 EncryptedPrivateKeyInfo (RFC 5958 §3;
+// PBES2 with PBKDF2 or scrypt, as OpenSSL writes it).
+func parseEncryptedPKCS8(der []byte, password string) (crypto.Signer, error) {
+	if password == "" {
+		return nil, errNeedPassword
+	}
+	k, err := pkcs8.ParsePKCS8PrivateKey(der, []byte(password))
+	if err != nil {
+		return nil, errBadPassword
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, errNoKey
+	}
+	return s, nil
 }

@@ -1,6 +1,8 @@
 package tlspolicy
 
 import (
+	"github.com/youmark/pkcs8"
+
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
@@ -26,7 +28,7 @@ type clientFiles struct {
 	bundle     string // leaf and key in one file
 	legacyRSA  string // PKCS #1 with legacy PEM encryption under keyPassword
 	otherKey   string // a key of another certificate
-	pkcs8Enc   string // an "ENCRYPTED PRIVATE KEY" block
+	pkcs8Enc   string // PKCS #8 encrypted under keyPassword ("ENCRYPTED PRIVATE KEY", OpenSSL 3's default)
 	noKeyInPEM string // a certificate without a key, used as the only file
 }
 
@@ -40,7 +42,7 @@ func newClientFiles(t *testing.T) clientFiles {
 	ca := newNode(t, nil, nil)
 	leaf := newNode(t, ca, rsaKey, "client.sender.test")
 	other := newNode(t, ca, nil, "other.sender.test")
-	pkcs8 := func(n *node) string {
+	plain8 := func(n *node) string {
 		der, err := x509.MarshalPKCS8PrivateKey(n.key)
 		if err != nil {
 			t.Fatal(err)
@@ -51,15 +53,19 @@ func newClientFiles(t *testing.T) clientFiles {
 	if err != nil {
 		t.Fatal(err)
 	}
+	encDER, err := pkcs8.MarshalPrivateKey(rsaKey, []byte(keyPassword), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := func(name string) string { return filepath.Join(dir, name) }
 	return clientFiles{
 		cert:       leaf,
 		certFile:   writeFile(t, path("cert.pem"), certPEM(leaf.cert, ca.cert)),
-		keyFile:    writeFile(t, path("key.pem"), pkcs8(leaf)),
-		bundle:     writeFile(t, path("bundle.pem"), certPEM(leaf.cert)+pkcs8(leaf)),
+		keyFile:    writeFile(t, path("key.pem"), plain8(leaf)),
+		bundle:     writeFile(t, path("bundle.pem"), certPEM(leaf.cert)+plain8(leaf)),
 		legacyRSA:  writeFile(t, path("legacy.pem"), string(pem.EncodeToMemory(enc))),
-		otherKey:   writeFile(t, path("other.pem"), pkcs8(other)),
-		pkcs8Enc:   writeFile(t, path("pkcs8enc.pem"), string(pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{0x30, 0}}))),
+		otherKey:   writeFile(t, path("other.pem"), plain8(other)),
+		pkcs8Enc:   writeFile(t, path("pkcs8enc.pem"), string(pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: encDER}))),
 		noKeyInPEM: writeFile(t, path("nokey.pem"), certPEM(leaf.cert)),
 	}
 }
@@ -82,7 +88,9 @@ func TestClientCertificate(t *testing.T) {
 		{name: "wrong key", entry: f.certFile + "|" + f.otherKey + "|" + keyPassword, kind: KindKeyMismatch, subject: f.otherKey},
 		{name: "wrong password", entry: f.certFile + "|" + f.legacyRSA + "|wrong" + keyPassword, kind: KindClientKey, subject: f.legacyRSA},
 		{name: "no password", entry: f.certFile + "|" + f.legacyRSA, kind: KindClientKey, subject: f.legacyRSA, cause: errNeedPassword},
-		{name: "encrypted pkcs8", entry: f.certFile + "|" + f.pkcs8Enc + "|" + keyPassword, kind: KindClientKey, subject: f.pkcs8Enc, cause: errEncryptedPKCS8},
+		{name: "encrypted pkcs8", entry: f.certFile + "|" + f.pkcs8Enc + "|" + keyPassword, ok: true},
+		{name: "encrypted pkcs8, wrong password", entry: f.certFile + "|" + f.pkcs8Enc + "|wrong", kind: KindClientKey, subject: f.pkcs8Enc, cause: errBadPassword},
+		{name: "encrypted pkcs8, no password", entry: f.certFile + "|" + f.pkcs8Enc, kind: KindClientKey, subject: f.pkcs8Enc, cause: errNeedPassword},
 		{name: "no key in cert file", entry: f.noKeyInPEM, kind: KindClientKey, subject: f.noKeyInPEM, cause: errNoKey},
 		{name: "missing key file", entry: f.certFile + "|" + missing, kind: KindClientKey, subject: missing, cause: os.ErrNotExist},
 		{name: "missing cert file", entry: missing + "|" + f.keyFile, kind: KindClientCert, subject: missing, cause: os.ErrNotExist},
