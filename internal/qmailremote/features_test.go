@@ -119,6 +119,9 @@ func TestTimeouts(t *testing.T) {
 		{"greeting stall", "! stall", "ZConnected to 127.0.0.1 but connection died. (#4.4.2)\n\x00"},
 		{"slow drip greeting", "! drip 150ms\n< 220 a greeting that takes too long to arrive", "ZConnected to 127.0.0.1 but connection died. (#4.4.2)\n\x00"},
 		{"stall after dot", ehloPlain + dataOK + "\n! stall", "r\x00ZConnected to 127.0.0.1 but connection died. Possible duplicate! (#4.4.2)\n\x00"},
+		{"stall at MAIL", ehloPlain + `
+> MAIL FROM:<s@example.org>
+! stall`, "ZConnected to 127.0.0.1 but connection died. (#4.4.2)\n\x00"},
 		{"stall at DATA", ehloPlain + `
 > MAIL FROM:<s@example.org>
 < 250 ok

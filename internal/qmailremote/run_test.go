@@ -164,9 +164,6 @@ func TestPhaseTable(t *testing.T) {
 > MAIL FROM:<s@example.org>
 <raw what?\r\n
 > QUIT`, msg, "ZConnected to 127.0.0.1 but sender was rejected.\nRemote host said: what?\n\x00"},
-		{"MAIL stall", ehloPlain + `
-> MAIL FROM:<s@example.org>
-! stall`, msg, "ZConnected to 127.0.0.1 but connection died. (#4.4.2)\n\x00"},
 		{"DATA 554", ehloPlain + `
 > MAIL FROM:<s@example.org>
 < 250 ok

@@ -26,6 +26,7 @@ type Server struct {
 	// MaxSize is announced with SIZE; 0 announces SIZE without a limit.
 	MaxSize int64
 	// OnMessage, when set, receives each message after the final dot and before the 250.
+	// When it is nil the text is counted and discarded, so memory does not grow with it.
 	OnMessage func(Message)
 	// Timeout bounds each read; default 30 s.
 	Timeout time.Duration
@@ -115,7 +116,7 @@ func (s *Server) session(conn net.Conn) {
 			}
 			reply("354 go ahead")
 			bw.Flush()
-			data, err := readData(br)
+			n, data, err := readData(br, s.OnMessage != nil)
 			if err != nil {
 				return
 			}
@@ -123,7 +124,7 @@ func (s *Server) session(conn net.Conn) {
 			if s.OnMessage != nil {
 				s.OnMessage(msg)
 			}
-			reply(fmt.Sprintf("250 2.0.0 ok %d bytes", len(data)))
+			reply(fmt.Sprintf("250 2.0.0 ok %d bytes", n))
 			msg = Message{}
 		case verb == "RSET":
 			msg = Message{}
@@ -151,20 +152,25 @@ func path(arg string) string {
 
 var errTooLong = errors.New("sink: message too long")
 
-// readData reads the text up to the line ".", keeping the wire form without the final dot.
-func readData(br *bufio.Reader) ([]byte, error) {
+// readData reads the text up to the line ".", returning its length in wire form without the
+// final dot, and the text itself when keep is set (at most 1 GiB).
+func readData(br *bufio.Reader, keep bool) (int64, []byte, error) {
 	var data bytes.Buffer
+	var n int64
 	for {
 		line, err := br.ReadSlice('\n')
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return nil, err
+			return 0, nil, err
 		}
 		if string(line) == ".\r\n" {
-			return data.Bytes(), nil
+			return n, data.Bytes(), nil
 		}
-		if data.Len() > 1<<30 {
-			return nil, errTooLong
+		n += int64(len(line))
+		if keep {
+			if data.Len() > 1<<30 {
+				return 0, nil, errTooLong
+			}
+			data.Write(line)
 		}
-		data.Write(line)
 	}
 }
