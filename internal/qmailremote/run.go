@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/mxout/mxout/internal/deliver"
 	"github.com/mxout/mxout/internal/dns"
@@ -56,8 +57,8 @@ func Report(ctx context.Context, args []string, stdin io.Reader, getenv func(str
 	resolver := &lazyResolver{}
 	d := &deliver.Deliverer{
 		HeloHost:        cfg.HeloHost,
-		TimeoutConnect:  cfg.TimeoutConnect,
-		TimeoutRemote:   cfg.TimeoutRemote,
+		TimeoutConnect:  atLeastOneSecond(cfg.TimeoutConnect),
+		TimeoutRemote:   atLeastOneSecond(cfg.TimeoutRemote),
 		Routes:          cfg.SMTPRoutes,
 		TLSDestinations: cfg.TLSDestinations,
 		DomainCerts:     cfg.DomainCerts,
@@ -71,6 +72,13 @@ func Report(ctx context.Context, args []string, stdin io.Reader, getenv func(str
 	}
 	job := &deliver.Job{Host: args[0], Sender: args[1], Recipients: args[2:], Message: msg}
 	return report.Qmail(d.Deliver(ctx, job))
+}
+
+// atLeastOneSecond keeps a timeout of 0 from meaning "no limit" to the deliverer: every read and
+// write stays bounded. The reference times out at once with 0, so a server that answers within a
+// second may fare better here; a configuration of 0 is a mistake either way.
+func atLeastOneSecond(d time.Duration) time.Duration {
+	return max(d, time.Second)
 }
 
 // smtpPort reads MXOUT_SMTP_PORT; "" means 25.
