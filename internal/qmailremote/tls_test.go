@@ -132,4 +132,9 @@ func TestTLSRuleErrors(t *testing.T) {
 	if got != "ZI wasn't able to process the TLS ciphers: NOSUCHCIPHER. (#4.4.1)\n\x00" {
 		t.Errorf("got %q", got)
 	}
+	// The manual's example 15: anonymous DH only, which Go's crypto/tls cannot do.
+	got = run(t, "127.0.0.1:1", msg, map[string]string{"tlsdestinations": "-127.0.0.1:||aNULL:!kRSA\n"})
+	if got != "ZI wasn't able to process the TLS ciphers: aNULL:!kRSA. (#4.4.1)\n\x00" {
+		t.Errorf("got %q", got)
+	}
 }
