@@ -41,7 +41,8 @@ func run(t *testing.T, addr string, msg string, extra map[string]string, args ..
 		files[k] = v
 	}
 	home := control(t, files)
-	env := map[string]string{"QMAILHOME": home}
+	// No test may reach the machine's resolver: any DNS lookup goes to a closed loopback port.
+	env := map[string]string{"QMAILHOME": home, "MXOUT_DNS": "127.0.0.1:9"}
 	if len(args) == 0 {
 		args = []string{"example.test", "s@example.org", "a@example.test"}
 	}
