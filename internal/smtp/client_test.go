@@ -1,0 +1,104 @@
+package smtp_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mxout/mxout/internal/smtp"
+	"github.com/mxout/mxout/internal/smtptest"
+)
+
+// session dials srv and runs greeting and EHLO, failing the test on error.
+func session(t *testing.T, srv *smtptest.Server, timeout time.Duration) *smtp.Client {
+	t.Helper()
+	conn, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := smtp.NewClient(conn, smtp.Options{Peer: srv.AddrPort(), Timeout: timeout})
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Greeting(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hello(t.Context(), "client.test"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const hello = "< 220 mx\n> EHLO client.test\n< 250 mx\n"
+
+// TestErrorFacts: each failure comes back as an *Error whose fields say which phase, what the
+// server said and how bad it is; tests assert on fields, never on strings.
+func TestErrorFacts(t *testing.T) {
+	tests := []struct {
+		name      string
+		script    string
+		phase     smtp.Phase
+		code      int
+		enhanced  string
+		temporary bool
+		maybe     bool
+		cause     error
+	}{
+		{"MAIL refused permanently", "> MAIL FROM:<a@example.org>\n< 550 5.7.1 go away\n", smtp.PhaseMail, 550, "5.7.1", false, false, smtp.ErrReply},
+		{"MAIL deferred", "> MAIL FROM:<a@example.org>\n< 451 4.3.0 later\n", smtp.PhaseMail, 451, "4.3.0", true, false, smtp.ErrReply},
+		{"no recipient", "> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 550 5.1.1 unknown\n", smtp.PhaseRcpt, 0, "", true, false, smtp.ErrNoRecipients},
+		{"DATA refused", "> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n> DATA\n< 554 5.5.1 no\n", smtp.PhaseData, 554, "5.5.1", false, false, smtp.ErrReply},
+		{"lost after the dot", "> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n> DATA\n< 354 go\n! data\n! close", smtp.PhaseDot, 0, "", true, true, smtp.ErrConnection},
+		{"timeout after the dot", "> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n> DATA\n< 354 go\n! data\n! stall", smtp.PhaseDot, 0, "", true, true, smtp.ErrTimeout},
+		{"refused after the dot", "> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n> DATA\n< 354 go\n! data\n< 554 5.7.1 spam\n", smtp.PhaseDot, 554, "5.7.1", false, false, smtp.ErrReply},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.Start(t, hello+tt.script)
+			c := session(t, srv, 500*time.Millisecond)
+			_, err := c.Envelope(context.Background(), smtp.Envelope{From: "a@example.org", To: []string{"b@example.test"}})
+			if err == nil {
+				_, err = c.Body(context.Background(), strings.NewReader("text\n"))
+			}
+			var e *smtp.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err %v is not an *smtp.Error", err)
+			}
+			code, enh := 0, ""
+			if e.Reply != nil {
+				code, enh = e.Reply.Code, e.Reply.Enhanced()
+			}
+			if e.Phase != tt.phase || code != tt.code || enh != tt.enhanced || e.Temporary() != tt.temporary ||
+				e.MaybeDelivered() != tt.maybe || !errors.Is(err, tt.cause) || e.Peer != srv.AddrPort() {
+				t.Errorf("got phase %v code %d enhanced %q temporary %v maybe %v err %v", e.Phase, code, enh, e.Temporary(), e.MaybeDelivered(), err)
+			}
+		})
+	}
+}
+
+// TestBotchedAfterIOError: after a lost connection every call fails with ErrBotched and sends
+// nothing.
+func TestBotchedAfterIOError(t *testing.T) {
+	srv := smtptest.Start(t, hello+"> MAIL FROM:<a@example.org>\n! close")
+	c := session(t, srv, time.Second)
+	_, err := c.Envelope(t.Context(), smtp.Envelope{From: "a@example.org", To: []string{"b@example.test"}})
+	if !errors.Is(err, smtp.ErrConnection) || !c.Botched() {
+		t.Fatalf("err %v, botched %v", err, c.Botched())
+	}
+	if err := c.Reset(t.Context()); !errors.Is(err, smtp.ErrBotched) {
+		t.Errorf("after the loss: %v", err)
+	}
+}
+
+// TestStartTLSInjection: bytes that follow the 220 to STARTTLS in the same read were sent in
+// clear before the handshake: the client refuses to go on (RFC 3207 §6).
+func TestStartTLSInjection(t *testing.T) {
+	srv := smtptest.Start(t, "< 220 mx\n> EHLO client.test\n< 250-mx\n< 250 STARTTLS\n> STARTTLS\n<raw 220 go\\r\\n250 injected\\r\\n\n! expect-eof")
+	c := session(t, srv, time.Second)
+	_, err := c.StartTLS(t.Context(), nil)
+	if !errors.Is(err, smtp.ErrTLS) || !c.Botched() {
+		t.Fatalf("err %v", err)
+	}
+	c.Close()
+}
