@@ -233,7 +233,10 @@ func matchExact(leaf *x509.Certificate, serverName string) bool {
 		return false
 	}
 	for _, san := range leaf.DNSNames {
-		if s, _ := refName(san); s == name {
+		// The SAN is compared as written, only case-folded: a dNSName with a final dot is not
+		// a valid name (RFC 5280 §4.2.1.6), and crypto/x509's VerifyHostname never matches it
+		// either, so "=" is never more lenient than "~".
+		if strings.ToLower(san) == name {
 			return true
 		}
 	}
