@@ -7,8 +7,8 @@
 // certificates the server sent (RFC 6698 §2.1), DANE-EE(3) authentication
 // (RFC 7672 §3.1.1), DANE-TA(2) authentication with chain building and the
 // reference-identifier name check (RFC 7672 §3.1.2, RFC 7672 §3.2.2,
-// RFC 7672 §3.2.3, RFC 7671 §5.2), and a crypto/tls VerifyConnection hook that
-// applies all of that during the handshake.
+// RFC 7672 §3.2.3, RFC 7671 §5.2). tlspolicy calls Verify from its one
+// crypto/tls VerifyConnection hook, which serves every TLS mode.
 //
 // What it must not know: DNS. It does no lookups and no network I/O. The caller
 // passes records it already knows are DNSSEC-secure, decides the reference

@@ -1,7 +1,6 @@
 package dane_test
 
 import (
-	"crypto/tls"
 	"fmt"
 
 	"github.com/mxout/mxout/internal/dane"
@@ -17,17 +16,4 @@ func ExampleUsable() {
 		fmt.Println("mandatory unauthenticated TLS")
 	}
 	// Output: mandatory unauthenticated TLS
-}
-
-func ExampleVerifyConnection() {
-	rrs := []dane.Record{{Usage: dane.UsageDANEEE, Selector: dane.SelectorSPKI, MatchingType: dane.MatchSHA256, Data: make([]byte, 32)}}
-	var res dane.Result
-	cfg := &tls.Config{
-		ServerName:         "mx1.example.test", // SNI: the TLSA base domain
-		InsecureSkipVerify: true,               // DANE replaces PKIX; the hook does the checking
-		VerifyConnection:   dane.VerifyConnection(rrs, []string{"mx1.example.test", "example.test"}, nil, &res),
-	}
-	_ = cfg // tls.Client(conn, cfg).HandshakeContext(ctx), then report res.Method
-	fmt.Println(res.Method)
-	// Output: none
 }

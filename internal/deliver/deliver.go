@@ -207,6 +207,3 @@ func recipient(r smtp.Reply) Recipient {
 	}
 	return Recipient{Status: Temporary, Reply: &reply}
 }
-
-// Delivered reports whether the server took responsibility for the message.
-func (r *Result) Delivered() bool { return r.Err == nil }

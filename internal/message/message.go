@@ -22,9 +22,6 @@ type Message struct {
 // Open returns a reader over the whole message from its first byte. Each call starts again.
 func (m *Message) Open() io.Reader { return io.NewSectionReader(m.src, 0, m.size) }
 
-// Len is the length of the message as read, before any line-ending conversion.
-func (m *Message) Len() int64 { return m.size }
-
 // Close releases the spool file, if one was made. The caller's input file is not closed.
 func (m *Message) Close() error {
 	if m.file != nil {

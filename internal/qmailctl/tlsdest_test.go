@@ -315,9 +315,4 @@ func TestTLSRuleKind(t *testing.T) {
 			t.Errorf("%d.String() = %q, want %q", int(k), k.String(), want)
 		}
 	}
-	for k := RuleNever; k <= RulePin; k++ {
-		if k.Mandatory() != (k >= RuleAnonymous) {
-			t.Errorf("%v.Mandatory() = %v", k, k.Mandatory())
-		}
-	}
 }

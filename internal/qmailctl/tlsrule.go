@@ -44,9 +44,6 @@ func (k TLSRuleKind) String() string {
 	return "TLSRuleKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Mandatory reports whether the kind requires TLS (RuleAnonymous and up).
-func (k TLSRuleKind) Mandatory() bool { return k >= RuleAnonymous }
-
 // TLSRule is one line of control/tlsdestinations. Zero fields mean "not
 // given". A TLSRule returned by Lookup is shared: callers must not modify it.
 type TLSRule struct {

@@ -20,7 +20,6 @@ const (
 	NoHome      = "ZUnable to switch to home directory. (#4.3.0)\n"
 	NoControl   = "ZUnable to read control files. (#4.3.0)\n"
 	ReadMessage = "ZUnable to read message. (#4.3.0)\n"
-	NoResources = "ZSystem resources temporarily unavailable. (#4.3.0)\n"
 )
 
 // Qmail renders res as qmail-remote's report bytes: a recipient report for each recipient in

@@ -67,9 +67,6 @@ func validEnhanced(s string) bool {
 	return true
 }
 
-// Text is the reply as one string: the lines joined with "\n".
-func (r Reply) Text() string { return strings.Join(r.Lines, "\n") }
-
 // String is the reply for error messages: its lines joined with " / ", bounded in length.
 func (r Reply) String() string {
 	s := strings.Join(r.Lines, " / ")

@@ -230,21 +230,6 @@ func TestDecideNeverIgnoresBrokenFiles(t *testing.T) {
 	}
 }
 
-func TestFingerprint(t *testing.T) {
-	fp := strings.Repeat("Ab", 20)
-	d := tlsdest(t, "%mx.example.test:="+fp+"\n")
-	p, err := Decide(d, nil, Input{Destination: "mx.example.test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := p.Fingerprint(); got != strings.ToLower(fp) {
-		t.Errorf("Fingerprint() = %q, want %q", got, strings.ToLower(fp))
-	}
-	if got := new(Policy).Fingerprint(); got != "" {
-		t.Errorf("zero Policy Fingerprint() = %q", got)
-	}
-}
-
 func TestStrings(t *testing.T) {
 	tests := []struct{ got, want string }{
 		{Never.String(), "never"},

@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"strconv"
 
 	"github.com/mxout/mxout/internal/dane"
@@ -143,10 +142,6 @@ type Policy struct {
 	depth       int      // maximum verified chain length minus one; 0 = no limit
 	clientCert  *tls.Certificate
 }
-
-// Fingerprint returns the pinned fingerprint in lower-case hex, as a report
-// prints it, and "" when the policy pins nothing.
-func (p *Policy) Fingerprint() string { return hex.EncodeToString(p.pin) }
 
 // Input is what the caller knows about the hop.
 type Input struct {
