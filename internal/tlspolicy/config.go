@@ -68,7 +68,7 @@ import (
 // certificate from domaincerts is sent whenever the server asks, whatever
 // issuers it names (as OpenSSL does).
 func (p *Policy) Config() (*tls.Config, *Facts) {
-	f := new(Facts)
+	f := &Facts{Policy: p.Name()}
 	name, _ := refName(p.serverName)
 	cfg := &tls.Config{
 		ServerName:         name,

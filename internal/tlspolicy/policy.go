@@ -79,6 +79,7 @@ type Facts struct {
 	CipherSuite uint16   // the negotiated suite (tls.TLS_...)
 	Verified    Verified // what the handshake proved; see Policy.Config
 	PeerCN      string   // subject common name of the server's leaf certificate, "" when none
+	Policy      string   // the policy the session ran under: Policy.Name
 }
 
 // VersionName returns the protocol as OpenSSL prints it ("TLSv1.3"), or ""
@@ -141,6 +142,15 @@ type Policy struct {
 	ciphers     []uint16 // TLS 1.2 and older suites; nil = Go's default
 	depth       int      // maximum verified chain length minus one; 0 = no limit
 	clientCert  *tls.Certificate
+}
+
+// Name says which kind of policy this is, as the JSON output names it: "dane" when TLSA
+// records decide, else the mode ("opportunistic", "mandatory", "never").
+func (p *Policy) Name() string {
+	if len(p.DANE) > 0 {
+		return "dane"
+	}
+	return p.Mode.String()
 }
 
 // Input is what the caller knows about the hop.
