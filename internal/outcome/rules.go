@@ -17,29 +17,29 @@ type Kind int
 // The local failure kinds. Their codes are RFC 3463's (and RFC 5248's registry), chosen as
 // Postfix's smtp(8) chooses for the same condition where it has one.
 const (
-	NoHost         Kind = iota + 1 // the domain or relay does not exist (NXDOMAIN)
-	DNSTemporary                   // a lookup failed for now (SERVFAIL, timeout)
-	NoAddress                      // no MX host or address to connect to
-	Loop                           // this machine is the best MX
-	NullMX                         // the domain publishes a null MX (RFC 7505)
-	ConnectFailed                  // no address accepted a connection
-	ConnectionLost                 // the connection broke or a read/write timed out
-	ProtocolError                  // the server broke the protocol: malformed, out of turn, too long
-	TLSUnavailable                 // TLS is required but the server does not offer it (or refuses STARTTLS)
-	TLSFailed                      // the TLS handshake or the verification of the server failed
-	TooBig                         // larger than the server's SIZE
-	NeedsSMTPUTF8                  // a non-ASCII address and no SMTPUTF8
-	Needs8Bit                      // 8-bit headers for a 7-bit server without SMTPUTF8: no downgrade possible
-	PartialLine                    // the message does not end with a line ending
-	BadRecipient                   // a recipient that cannot be written as an RFC 5321 path
-	BadSender                      // a sender that cannot be written as an RFC 5321 path
-	MessageUnreadable              // the message could not be read here
-	Config                         // local configuration error (control file, certificate)
-	RequireTLS                     // REQUIRETLS cannot be honoured by this server (RFC 8689)
-	Interrupted                    // stopped before the message was tried (shutdown)
-	NoFile                         // transport job: the message file is missing
-	BadJob                         // transport job: the job line is malformed
-	RouteFailed                    // MTA-STS or another policy allowed no hop
+	NoHost            Kind = iota + 1 // the domain or relay does not exist (NXDOMAIN)
+	DNSTemporary                      // a lookup failed for now (SERVFAIL, timeout)
+	NoAddress                         // no MX host or address to connect to
+	Loop                              // this machine is the best MX
+	NullMX                            // the domain publishes a null MX (RFC 7505)
+	ConnectFailed                     // no address accepted a connection
+	ConnectionLost                    // the connection broke or a read/write timed out
+	ProtocolError                     // the server broke the protocol: malformed, out of turn, too long
+	TLSUnavailable                    // TLS is required but the server does not offer it (or refuses STARTTLS)
+	TLSFailed                         // the TLS handshake or the verification of the server failed
+	TooBig                            // larger than the server's SIZE
+	NeedsSMTPUTF8                     // a non-ASCII address and no SMTPUTF8
+	Needs8Bit                         // 8-bit headers for a 7-bit server without SMTPUTF8: no downgrade possible
+	PartialLine                       // the message does not end with a line ending
+	BadRecipient                      // a recipient that cannot be written as an RFC 5321 path
+	BadSender                         // a sender that cannot be written as an RFC 5321 path
+	MessageUnreadable                 // the message could not be read here
+	Config                            // local configuration error (control file, certificate)
+	RequireTLS                        // REQUIRETLS cannot be honoured by this server (RFC 8689)
+	Interrupted                       // stopped before the message was tried (shutdown)
+	NoFile                            // transport job: the message file is missing
+	BadJob                            // transport job: the job line is malformed
+	RouteFailed                       // MTA-STS or another policy allowed no hop
 )
 
 var kinds = map[Kind]struct {
