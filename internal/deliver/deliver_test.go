@@ -12,6 +12,7 @@ import (
 
 	"github.com/mxout/mxout/internal/dns"
 	"github.com/mxout/mxout/internal/message"
+	"github.com/mxout/mxout/internal/outcome"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
 	"github.com/mxout/mxout/internal/smtptest"
@@ -68,9 +69,9 @@ func newJob(t *testing.T) *Job {
 	return &Job{Host: "example.test", Sender: "s@example.org", Recipients: []string{"a@example.test"}, Message: m}
 }
 
-func deliverer(dns fakeDNS, d *dialer) *Deliverer {
-	return &Deliverer{HeloHost: "helo.test", TimeoutConnect: 200 * time.Millisecond, TimeoutRemote: 5 * time.Second,
-		Planner: &route.Planner{Resolver: dns, Port: 25}, Dial: d.dial}
+func deliverer(dns fakeDNS, d *dialer) *Engine {
+	return New(Config{HeloHost: "helo.test", TimeoutConnect: 200 * time.Millisecond, TimeoutRemote: 5 * time.Second,
+		Planner: &route.Planner{Resolver: dns, Port: 25}, Dial: d.dial})
 }
 
 var mxDNS = fakeDNS{
@@ -104,7 +105,7 @@ func TestMovesOnAfterSiteFailures(t *testing.T) {
 	ok := smtptest.Start(t, success)
 	d := &dialer{to: map[string]string{"192.0.2.2:25": greet.Addr(), "192.0.2.3:25": name.Addr(), "192.0.2.4:25": ok.Addr()}}
 	res := deliverer(mxDNS, d).Deliver(t.Context(), newJob(t))
-	if res.Err != nil || res.Peer.String() != "192.0.2.4:25" || res.Recipients[0].Status != Accepted {
+	if res.Message.Err != nil || res.Message.Peer.String() != "192.0.2.4:25" || res.Recipients[0].Status != outcome.Delivered {
 		t.Fatalf("result %+v", res)
 	}
 	if got := strings.Join(d.tried, " "); got != "192.0.2.1:25 192.0.2.2:25 192.0.2.3:25 192.0.2.4:25" {
@@ -119,8 +120,8 @@ func TestTransactionOutcomeIsFinal(t *testing.T) {
 	d := &dialer{to: map[string]string{"192.0.2.1:25": fail.Addr()}}
 	res := deliverer(mxDNS, d).Deliver(t.Context(), newJob(t))
 	var se *smtp.Error
-	if !errors.As(res.Err, &se) || se.Phase != smtp.PhaseMail || se.Reply.Code != 451 {
-		t.Fatalf("err %v", res.Err)
+	if !errors.As(res.Message.Err, &se) || se.Phase != smtp.PhaseMail || se.Reply.Code != 451 {
+		t.Fatalf("err %v", res.Message.Err)
 	}
 	if len(d.tried) != 1 {
 		t.Errorf("tried %v after the transaction started", d.tried)
@@ -134,8 +135,8 @@ func TestConnectTimeout(t *testing.T) {
 	start := time.Now()
 	res := deliverer(mxDNS, d).Deliver(t.Context(), newJob(t))
 	var ce *ConnectError
-	if !errors.As(res.Err, &ce) || ce.Peer.String() != "192.0.2.4:25" || !errors.Is(res.Err, context.DeadlineExceeded) {
-		t.Fatalf("err %v", res.Err)
+	if !errors.As(res.Message.Err, &ce) || ce.Peer.String() != "192.0.2.4:25" || !errors.Is(res.Message.Err, context.DeadlineExceeded) {
+		t.Fatalf("err %v", res.Message.Err)
 	}
 	if el := time.Since(start); el < 800*time.Millisecond || el > 3*time.Second {
 		t.Errorf("4 hanging addresses took %v with timeoutconnect 200ms", el)
@@ -148,8 +149,8 @@ func TestLastAttemptIsReported(t *testing.T) {
 	d := &dialer{to: map[string]string{"192.0.2.4:25": greet.Addr()}}
 	res := deliverer(mxDNS, d).Deliver(t.Context(), newJob(t))
 	var se *smtp.Error
-	if !errors.As(res.Err, &se) || se.Phase != smtp.PhaseGreeting || se.Reply.Code != 554 {
-		t.Fatalf("err %v", res.Err)
+	if !errors.As(res.Message.Err, &se) || se.Phase != smtp.PhaseGreeting || se.Reply.Code != 554 {
+		t.Fatalf("err %v", res.Message.Err)
 	}
 }
 

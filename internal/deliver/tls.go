@@ -3,13 +3,11 @@ package deliver
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"strings"
 
 	"github.com/mxout/mxout/internal/dane"
 	"github.com/mxout/mxout/internal/dns"
 	"github.com/mxout/mxout/internal/route"
-	"github.com/mxout/mxout/internal/smtp"
 	"github.com/mxout/mxout/internal/tlspolicy"
 )
 
@@ -18,28 +16,28 @@ type TLSALookuper interface {
 	LookupTLSA(ctx context.Context, port uint16, host string) ([]dns.TLSA, dns.Result, error)
 }
 
-// ErrTLSNotOffered: TLS is required for the hop but the server did not offer STARTTLS (or
-// refused it). Nothing but EHLO, STARTTLS and QUIT was sent in clear.
-var ErrTLSNotOffered = errors.New("deliver: tls required but not available")
-
-// errRetryPlain asks Deliver to try the same address again without TLS ("?" rule only).
-var errRetryPlain = errors.New("deliver: tls failed, plaintext allowed")
-
-// policy settles what TLS the hop requires before anything is sent: the tlsdestinations rule,
-// and DANE when the hop was reached through DNSSEC-secure answers (RFC 7672 §2.2).
-func (d *Deliverer) policy(ctx context.Context, job *Job, dest string, hop route.Hop) (*tlspolicy.Policy, error) {
+// policy settles what TLS the hop requires before anything is sent, and the port to dial: the
+// tlsdestinations rule, and DANE when the hop was reached through DNSSEC-secure answers
+// (RFC 7672 §2.2). The port is decided first, once, so that the TLSA records are those of the
+// port that is dialled (_port._tcp.host).
+func (e *Engine) policy(ctx context.Context, job *Job, dest string, hop route.Hop) (*tlspolicy.Policy, uint16, error) {
 	in := tlspolicy.Input{Destination: dest, ServerName: hop.Name, SenderDomain: senderDomain(job.Sender)}
-	if d.TLSA != nil && hop.MXAuthentic && hop.AddrAuthentic &&
-		tlspolicy.NeedTLSA(d.TLSDestinations, dest, in.SenderDomain) {
-		in.TLSA = d.lookupTLSA(ctx, hop)
+	port := hop.Port
+	if p := tlspolicy.RulePort(e.TLSDestinations, dest, in.SenderDomain); p != 0 {
+		port = p
 	}
-	return tlspolicy.Decide(d.TLSDestinations, d.DomainCerts, in)
+	if e.TLSA != nil && hop.MXAuthentic && hop.AddrAuthentic &&
+		tlspolicy.NeedTLSA(e.TLSDestinations, dest, in.SenderDomain) {
+		in.TLSA = e.lookupTLSA(ctx, port, hop)
+	}
+	pol, err := tlspolicy.Decide(e.TLSDestinations, e.DomainCerts, in)
+	return pol, port, err
 }
 
 // lookupTLSA asks for _port._tcp.host. Only an authenticated answer counts; a failed lookup
 // (bogus or SERVFAIL) makes the hop unusable, since an attacker could cause it (RFC 7672 §2.2.1).
-func (d *Deliverer) lookupTLSA(ctx context.Context, hop route.Hop) tlspolicy.TLSAState {
-	recs, res, err := d.TLSA.LookupTLSA(ctx, hop.Port, hop.Name)
+func (e *Engine) lookupTLSA(ctx context.Context, port uint16, hop route.Hop) tlspolicy.TLSAState {
+	recs, res, err := e.TLSA.LookupTLSA(ctx, port, hop.Name)
 	st := tlspolicy.TLSAState{Looked: true, Secure: res.Authentic}
 	switch {
 	case errors.Is(err, dns.ErrNotFound):
@@ -60,66 +58,4 @@ func senderDomain(sender string) string {
 		return dom
 	}
 	return ""
-}
-
-// open dials peer and brings the session to the point where a transaction can start: implicit
-// TLS or STARTTLS as the policy requires, greeting, EHLO/HELO. Any failure lets the caller move
-// on to the next address; a session that is still in step gets its QUIT. When TLS is mandatory
-// nothing after EHLO is ever sent in clear.
-func (d *Deliverer) open(ctx context.Context, peer netip.AddrPort, pol *tlspolicy.Policy) (*smtp.Client, *tlspolicy.Facts, error) {
-	conn, err := d.dial(ctx, peer)
-	if err != nil {
-		return nil, nil, &ConnectError{Peer: peer, Last: err}
-	}
-	c := smtp.NewClient(conn, smtp.Options{Peer: peer, Timeout: d.TimeoutRemote, Transcript: d.Transcript})
-	facts, err := d.session(ctx, c, pol)
-	if err != nil {
-		c.Quit(ctx)
-		c.Close()
-		return nil, nil, err
-	}
-	return c, facts, nil
-}
-
-// session runs the steps of open on a connected client.
-func (d *Deliverer) session(ctx context.Context, c *smtp.Client, pol *tlspolicy.Policy) (*tlspolicy.Facts, error) {
-	var facts *tlspolicy.Facts
-	if pol.Implicit {
-		cfg, f := pol.Config()
-		if _, err := c.Handshake(ctx, cfg); err != nil {
-			return nil, err
-		}
-		facts = f
-	}
-	if _, err := c.Greeting(ctx); err != nil {
-		return nil, err
-	}
-	if err := c.Hello(ctx, d.HeloHost); err != nil {
-		return nil, err
-	}
-	if pol.Implicit || pol.Mode == tlspolicy.Never {
-		return facts, nil
-	}
-	if !c.Extensions().Has("STARTTLS") {
-		if pol.Mode == tlspolicy.Mandatory {
-			return nil, &smtp.Error{Phase: smtp.PhaseStartTLS, Peer: c.Peer(), Err: ErrTLSNotOffered}
-		}
-		return nil, nil // opportunistic: in clear, as documented
-	}
-	cfg, f := pol.Config()
-	_, err := c.StartTLS(ctx, cfg)
-	var se *smtp.Error
-	switch {
-	case err == nil:
-	case errors.As(err, &se) && se.Reply != nil && pol.Mode != tlspolicy.Mandatory:
-		return nil, nil // STARTTLS refused; the session is in step and TLS was only wished for
-	case errors.Is(err, smtp.ErrTLS) && pol.Fallback && pol.Mode != tlspolicy.Mandatory:
-		return nil, errRetryPlain
-	default:
-		return nil, err
-	}
-	if err := c.Hello(ctx, d.HeloHost); err != nil {
-		return nil, err
-	}
-	return f, nil
 }

@@ -40,6 +40,8 @@ const (
 	NoFile                            // transport job: the message file is missing
 	BadJob                            // transport job: the job line is malformed
 	RouteFailed                       // MTA-STS or another policy allowed no hop
+	NoneAccepted                      // every recipient was refused at RCPT TO (each has its own Outcome)
+	LocalError                        // anything else that went wrong here
 )
 
 var kinds = map[Kind]struct {
@@ -69,6 +71,8 @@ var kinds = map[Kind]struct {
 	NoFile:            {Failed, "5.3.0"},
 	BadJob:            {Failed, "5.6.0"},
 	RouteFailed:       {Deferred, "4.4.4"},
+	NoneAccepted:      {Failed, "5.0.0"},
+	LocalError:        {Deferred, "4.3.0"},
 }
 
 // Local is the Outcome of a failure of kind k decided without a reply. text says what happened

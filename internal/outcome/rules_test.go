@@ -60,7 +60,7 @@ func TestFromReply(t *testing.T) {
 
 // TestLocal checks every local kind has its own status and code, and the duplicate rule.
 func TestLocal(t *testing.T) {
-	for k := NoHost; k <= RouteFailed; k++ {
+	for k := NoHost; k <= LocalError; k++ {
 		c, ok := kinds[k]
 		if !ok {
 			t.Errorf("kind %d has no row in the table", k)

@@ -55,7 +55,7 @@ func Report(ctx context.Context, args []string, stdin io.Reader, getenv func(str
 	}
 	defer msg.Close()
 	resolver := &lazyResolver{}
-	d := &deliver.Deliverer{
+	e := deliver.New(deliver.Config{
 		HeloHost:        cfg.HeloHost,
 		TimeoutConnect:  atLeastOneSecond(cfg.TimeoutConnect),
 		TimeoutRemote:   atLeastOneSecond(cfg.TimeoutRemote),
@@ -69,9 +69,9 @@ func Report(ctx context.Context, args []string, stdin io.Reader, getenv func(str
 			IsLocal:  lazyLocal(cfg.MoreIPMe, cfg.NotIPMe),
 		},
 		Transcript: transcript,
-	}
+	})
 	job := &deliver.Job{Host: args[0], Sender: args[1], Recipients: args[2:], Message: msg}
-	return report.Qmail(d.Deliver(ctx, job))
+	return report.Qmail(e.Deliver(ctx, job))
 }
 
 // atLeastOneSecond keeps a timeout of 0 from meaning "no limit" to the deliverer: every read and

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/mxout/mxout/internal/deliver"
+	"github.com/mxout/mxout/internal/outcome"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
 	"github.com/mxout/mxout/internal/tlspolicy"
@@ -27,9 +28,10 @@ const (
 // ends with a NUL.
 func Qmail(res *deliver.Result) []byte {
 	var b strings.Builder
-	ip := res.Peer.Addr().String()
-	for _, r := range res.Recipients {
-		if r.Status == deliver.Unknown {
+	ip := res.Message.Peer.Addr().String()
+	for i := range res.Recipients {
+		r := &res.Recipients[i]
+		if r.RcptReply == nil && !errors.Is(r.Err, smtp.ErrAddress) {
 			break // qmail-send matches reports to recipients by position: stop at the first gap
 		}
 		b.WriteString(recipientReport(ip, r))
@@ -43,46 +45,52 @@ func Qmail(res *deliver.Result) []byte {
 // Message renders a single message report (for failures outside a delivery), NUL-ended.
 func Message(text string) []byte { return append([]byte(text), 0) }
 
-func recipientReport(ip string, r deliver.Recipient) string {
+// recipientReport is r, h or s from the recipient's own reply to RCPT TO (the reference's
+// rule: the message report says what became of the accepted ones).
+func recipientReport(ip string, r *outcome.Outcome) string {
 	switch {
-	case r.Status == deliver.Accepted:
-		return "r"
-	case r.Reply == nil:
+	case r.RcptReply == nil:
 		return "hSorry, this address holds a CR, LF or NUL byte, which SMTP cannot carry. (#5.1.3)\n"
-	case r.Status == deliver.Permanent:
-		return "h" + ip + " does not like recipient.\n" + said(r.Reply)
+	case smtp.RcptAccepted(*r.RcptReply):
+		return "r"
+	case r.Status == outcome.Failed:
+		return "h" + ip + " does not like recipient.\n" + said(r.RcptReply)
 	}
-	return "s" + ip + " does not like recipient.\n" + said(r.Reply)
+	return "s" + ip + " does not like recipient.\n" + said(r.RcptReply)
 }
 
 // messageReport is the K/Z/D report for a result.
 func messageReport(ip string, res *deliver.Result) string {
-	if res.Err == nil {
-		if res.TLS != nil {
-			return "K" + ip + " " + tlsName(res.TLS.Verified) + " transmitted message accepted.\n" + said(&res.Final)
+	m := &res.Message
+	if m.Status == outcome.Delivered {
+		if m.TLS != nil {
+			return "K" + ip + " " + tlsName(m.TLS.Verified) + " transmitted message accepted.\n" + said(m.Reply)
 		}
-		return "K" + ip + " accepted message.\n" + said(&res.Final)
+		return "K" + ip + " accepted message.\n" + said(m.Reply)
+	}
+	if m.Err == nil { // cannot happen: every failure keeps its cause
+		return "ZSorry, the delivery failed here. (#4.3.0)\n"
 	}
 	var pe *tlspolicy.Error
-	if errors.As(res.Err, &pe) {
+	if errors.As(m.Err, &pe) {
 		return policyReport(res, pe)
 	}
 	var re *route.Error
-	if errors.As(res.Err, &re) {
+	if errors.As(m.Err, &re) {
 		return routeReport(re)
 	}
 	var ce *deliver.ConnectError
-	if errors.As(res.Err, &ce) {
+	if errors.As(m.Err, &ce) {
 		return "ZSorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
 	}
 	var se *smtp.Error
-	if errors.As(res.Err, &se) {
+	if errors.As(m.Err, &se) {
 		if se.Phase == smtp.PhaseStartTLS {
 			return tlsReport(res, se)
 		}
 		return sessionReport(ip, se)
 	}
-	return "ZSorry, the delivery failed here: " + printable(res.Err.Error()) + ". (#4.3.0)\n"
+	return "ZSorry, the delivery failed here: " + printable(m.Err.Error()) + ". (#4.3.0)\n"
 }
 
 func routeReport(e *route.Error) string {

@@ -31,8 +31,8 @@ func tlsName(v tlspolicy.Verified) string {
 
 // tlsReport is the report for a session that failed at STARTTLS or the handshake.
 func tlsReport(res *deliver.Result, e *smtp.Error) string {
-	ip := res.Peer.Addr().String()
-	mx, host := outsafe(res.Hop), outsafe(res.Destination)
+	ip := res.Message.Peer.Addr().String()
+	mx, host := outsafe(res.Message.Host), outsafe(res.Destination)
 	switch {
 	case errors.Is(e.Err, deliver.ErrTLSNotOffered):
 		return "ZI wasn't able to negotiate a STARTTLS connection with: " + mx + " for " + host + ". (#4.4.1)\n"
@@ -67,7 +67,7 @@ func policyReport(res *deliver.Result, e *tlspolicy.Error) string {
 	case tlspolicy.KindKeyMismatch:
 		return "ZKeyfile does not match X.509 certificate: " + subject + ". (#4.4.1)\n"
 	case tlspolicy.KindTLSALookup:
-		return "ZTLSA lookup failed temporarily for: " + outsafe(res.Hop) + ". (#4.4.3)\n"
+		return "ZTLSA lookup failed temporarily for: " + outsafe(res.Message.Host) + ". (#4.4.3)\n"
 	}
-	return "ZI wasn't able to create TLS context for: " + outsafe(res.Destination) + " at " + outsafe(res.Hop) + ": " + subject + " is not supported. (#4.4.1)\n"
+	return "ZI wasn't able to create TLS context for: " + outsafe(res.Destination) + " at " + outsafe(res.Message.Host) + ": " + subject + " is not supported. (#4.4.1)\n"
 }

@@ -34,6 +34,7 @@ type Client struct {
 	bw      *bufio.Writer
 	opt     Options
 	ext     Extensions
+	esmtp   bool   // the last hello was an accepted EHLO
 	utf8    bool   // the current transaction declared SMTPUTF8
 	bodyBuf []byte // reused by Body for every transaction on this connection
 	botched error
@@ -83,6 +84,9 @@ func (c *Client) Peer() netip.AddrPort { return c.opt.Peer }
 // Extensions returns what the server announced in its last EHLO reply (empty after HELO).
 func (c *Client) Extensions() Extensions { return c.ext }
 
+// Extended reports whether the server accepted EHLO (ESMTP), not only HELO.
+func (c *Client) Extended() bool { return c.esmtp }
+
 // Botched reports whether the connection is out of step and must be closed.
 func (c *Client) Botched() bool { return c.botched != nil }
 
@@ -105,13 +109,14 @@ func (c *Client) Greeting(ctx context.Context) (Reply, error) {
 // Hello sends EHLO and, if the server refuses it, HELO (RFC 5321 §4.1.4, qmail-remote contract
 // decision 2). Only 250 is success. On success Extensions holds what EHLO announced.
 func (c *Client) Hello(ctx context.Context, name string) error {
-	c.ext = Extensions{}
+	c.ext, c.esmtp = Extensions{}, false
 	r, err := c.roundTrip(ctx, PhaseHello, "EHLO "+name)
 	if err != nil {
 		return err
 	}
 	if r.Code == 250 {
 		c.ext = parseExtensions(r)
+		c.esmtp = true
 		return nil
 	}
 	r, err = c.roundTrip(ctx, PhaseHello, "HELO "+name)

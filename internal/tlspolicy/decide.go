@@ -42,6 +42,16 @@ func tlsaAllowed(rule *qmailctl.TLSRule) bool {
 	return true
 }
 
+// RulePort is the port the tlsdestinations rule for destination sets, 0 when none does. The
+// caller decides the port with it before looking TLSA records up, so that they are those of
+// the port it dials.
+func RulePort(d *qmailctl.TLSDestinations, destination, senderDomain string) uint16 {
+	if rule := d.Lookup(destination, senderDomain); rule != nil {
+		return rule.Port
+	}
+	return 0
+}
+
 // Decide applies tlsdestinations, the TLSA records in in.TLSA and domaincerts
 // to one hop. d and certs may be nil (no such file).
 //

@@ -1,0 +1,216 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+
+	"github.com/mxout/mxout/internal/outcome"
+	"github.com/mxout/mxout/internal/smtp"
+	"github.com/mxout/mxout/internal/tlspolicy"
+)
+
+// Session is an SMTP session ready for transactions: connected, greeted, EHLO (or HELO) done,
+// TLS set up as its policy requires. It can carry many transactions, one at a time, from one
+// goroutine. Opening a session and running a transaction are separate steps so that the
+// engine can keep sessions for later messages.
+type Session struct {
+	c        *smtp.Client
+	Host     string // the server's name (MX host or relay)
+	Peer     netip.AddrPort
+	TLS      *tlspolicy.Facts // nil in clear
+	Protocol string           // "esmtp" after EHLO, "smtp" after HELO
+	key      string           // what makes the session reusable (pool key)
+	policy   *tlspolicy.Policy
+
+	transactions int       // transactions begun on this session
+	dirty        bool      // the last transaction did not end with a reply to its dot: RSET first
+	idleSince    time.Time // when the session was last handed back to the pool
+}
+
+// ErrTLSNotOffered: TLS is required for the hop but the server did not offer STARTTLS (or
+// refused it). Nothing but EHLO, STARTTLS and QUIT was sent in clear.
+var ErrTLSNotOffered = errors.New("deliver: tls required but not available")
+
+// errRetryPlain asks the caller to try the same address again without TLS.
+var errRetryPlain = errors.New("deliver: tls failed, plaintext allowed")
+
+// Open dials peer and brings a session to the point where a transaction can start: implicit
+// TLS or STARTTLS as the policy requires, greeting, EHLO/HELO. On failure the error says why
+// (a *ConnectError, an *smtp.Error) and the caller moves on to the next address; a session that
+// was still in step got its QUIT. When TLS is mandatory nothing after EHLO is ever sent in
+// clear. After a failed handshake under a policy that allows it (a "?" rule, or
+// Config.ClearAfterTLSFailure under an opportunistic policy) the same address is tried once
+// more in clear.
+func (e *Engine) Open(ctx context.Context, host string, peer netip.AddrPort, pol *tlspolicy.Policy) (*Session, error) {
+	s, err := e.open(ctx, host, peer, pol)
+	if errors.Is(err, errRetryPlain) {
+		return e.open(ctx, host, peer, &tlspolicy.Policy{Mode: tlspolicy.Never})
+	}
+	return s, err
+}
+
+func (e *Engine) open(ctx context.Context, host string, peer netip.AddrPort, pol *tlspolicy.Policy) (*Session, error) {
+	conn, err := e.dial(ctx, peer)
+	if err != nil {
+		return nil, &ConnectError{Peer: peer, Last: err}
+	}
+	c := smtp.NewClient(conn, smtp.Options{Peer: peer, Timeout: e.TimeoutRemote, Transcript: e.Transcript})
+	s := &Session{c: c, Host: host, Peer: peer, policy: pol}
+	if err := e.setUp(ctx, s, pol); err != nil {
+		c.Quit(ctx)
+		c.Close()
+		return nil, err
+	}
+	s.Protocol = "smtp"
+	if c.Extended() {
+		s.Protocol = "esmtp"
+	}
+	return s, nil
+}
+
+// setUp runs the steps of Open on a connected client.
+func (e *Engine) setUp(ctx context.Context, s *Session, pol *tlspolicy.Policy) error {
+	c := s.c
+	if pol.Implicit {
+		cfg, f := pol.Config()
+		if _, err := c.Handshake(ctx, cfg); err != nil {
+			return e.tlsFailed(err, pol)
+		}
+		s.TLS = f
+	}
+	if _, err := c.Greeting(ctx); err != nil {
+		return err
+	}
+	if err := c.Hello(ctx, e.HeloHost); err != nil {
+		return err
+	}
+	if pol.Implicit || pol.Mode == tlspolicy.Never {
+		return nil
+	}
+	if !c.Extensions().Has("STARTTLS") {
+		if pol.Mode == tlspolicy.Mandatory {
+			return &smtp.Error{Phase: smtp.PhaseStartTLS, Peer: c.Peer(), Err: ErrTLSNotOffered}
+		}
+		return nil // opportunistic: in clear, as documented
+	}
+	cfg, f := pol.Config()
+	_, err := c.StartTLS(ctx, cfg)
+	var se *smtp.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &se) && se.Reply != nil && pol.Mode != tlspolicy.Mandatory:
+		return nil // STARTTLS refused; the session is in step and TLS was only wished for
+	default:
+		return e.tlsFailed(err, pol)
+	}
+	if err := c.Hello(ctx, e.HeloHost); err != nil {
+		return err
+	}
+	s.TLS = f
+	return nil
+}
+
+// tlsFailed decides whether a failed handshake may be retried in clear: only under a policy
+// that is merely opportunistic, and only when its rule ("?") or the front end allows it.
+func (e *Engine) tlsFailed(err error, pol *tlspolicy.Policy) error {
+	if errors.Is(err, smtp.ErrTLS) && pol.Mode == tlspolicy.Opportunistic && (pol.Fallback || e.ClearAfterTLSFailure) {
+		return errRetryPlain
+	}
+	return err
+}
+
+// Close ends the session: QUIT when it is still in step (without waiting for the 221, as
+// qmail-remote), then the connection is closed.
+func (s *Session) Close(ctx context.Context) {
+	s.c.Quit(ctx)
+	s.c.Close()
+}
+
+// Usable reports whether another transaction may run on the session.
+func (s *Session) Usable() bool { return !s.c.Botched() }
+
+// facts stamps an Outcome with the session it was reached in.
+func (s *Session) facts(o *outcome.Outcome) {
+	o.Host, o.Peer, o.TLS, o.Protocol = s.Host, s.Peer, s.TLS, s.Protocol
+}
+
+// Transact runs one transaction for job on the session and records every recipient's Outcome
+// and the message's in res. fresh reports whether the transaction failed before the server
+// said anything about it (a session found dead on reuse, a 421, a refused RSET): then nothing
+// of it took effect, and the caller may run it again on a new session.
+func (s *Session) Transact(ctx context.Context, job *Job, res *Result) (fresh bool) {
+	s.transactions++
+	if s.dirty {
+		if err := s.c.Reset(ctx); err != nil {
+			s.fail(res, err)
+			return true
+		}
+		s.dirty = false
+	}
+	var to []string
+	var idx []int
+	for i, rcpt := range job.Recipients {
+		if !smtp.ValidAddress(rcpt) {
+			o := outcome.Local(outcome.BadRecipient, smtp.PhaseRcpt, "the recipient address cannot be written as an SMTP path",
+				&smtp.Error{Phase: smtp.PhaseRcpt, Peer: s.Peer, Err: smtp.ErrAddress})
+			s.facts(&o)
+			res.Recipients[i] = o
+			continue
+		}
+		to = append(to, rcpt)
+		idx = append(idx, i)
+	}
+	msg := job.Message
+	sent, err := s.c.Envelope(ctx, smtp.Envelope{
+		From: job.Sender, To: to, Size: msg.WireSize(), EightBit: msg.EightBit,
+	})
+	for k := range sent.Rcpt {
+		r := sent.Rcpt[k]
+		i := idx[k]
+		if !smtp.RcptAccepted(r) {
+			o := outcome.FromReply(smtp.PhaseRcpt, r, nil)
+			s.facts(&o)
+			res.Recipients[i] = o
+		}
+		res.Recipients[i].RcptReply = &r
+	}
+	if err != nil {
+		s.dirty = true
+		s.fail(res, err)
+		return s.untouched(sent, err)
+	}
+	if msg.Partial() {
+		// Nothing of the text is sent and no dot: dropping the connection makes the server
+		// discard the transaction (RFC 5321 §4.1.1.4), and no QUIT follows, as in the reference.
+		s.c.Close()
+		s.fail(res, &smtp.Error{Phase: smtp.PhaseBody, Peer: s.Peer, Err: smtp.ErrPartialLine})
+		return false
+	}
+	final, err := s.c.Body(ctx, msg.Open())
+	if err != nil {
+		s.fail(res, err)
+		return false
+	}
+	res.Message = outcome.FromReply(smtp.PhaseDot, final, nil)
+	s.facts(&res.Message)
+	return false
+}
+
+// fail records err as the message's Outcome.
+func (s *Session) fail(res *Result, err error) {
+	res.Message = classify(err)
+	s.facts(&res.Message)
+}
+
+// untouched reports whether a failed envelope left no trace at the server: no reply at all was
+// read, or the first reply was a 421 (the server closing before the transaction began).
+func (s *Session) untouched(sent *smtp.Sent, err error) bool {
+	var se *smtp.Error
+	if !errors.As(err, &se) || se.Phase != smtp.PhaseMail {
+		return false
+	}
+	return se.Reply == nil && !errors.Is(se.Err, smtp.ErrAddress) && !errors.Is(se.Err, smtp.ErrTooBig) &&
+		!errors.Is(se.Err, smtp.ErrNeedsSMTPUTF8) || se.Reply != nil && se.Reply.Code == 421
+}
