@@ -71,6 +71,11 @@ func (e *Engine) walk(ctx context.Context, job *Job, res *Result, use func(*Sess
 		res.Message = classify(err)
 		return
 	}
+	e.walkPlan(ctx, plan, job, res, use)
+}
+
+// walkPlan is walk once the plan is made.
+func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, job *Job, res *Result, use func(*Session) bool) {
 	var last error
 	var lastHost string
 	var lastPeer netip.AddrPort
@@ -96,6 +101,16 @@ func (e *Engine) walk(ctx context.Context, job *Job, res *Result, use func(*Sess
 	}
 	res.Message = classify(last)
 	res.Message.Host, res.Message.Peer = lastHost, lastPeer
+}
+
+// groupKey names the sessions a job may share: those to the same destination, opened under
+// the same TLS rules. Rules may depend on the sender's domain (tlsdestinations "|domain",
+// domaincerts); only then is the sender's domain part of the key.
+func (e *Engine) groupKey(dest, sender string) string {
+	if e.TLSDestinations != nil || e.DomainCerts != nil {
+		return dest + "|" + senderDomain(sender)
+	}
+	return dest
 }
 
 // plan applies the static routes, then MX routing.

@@ -21,7 +21,8 @@ type Session struct {
 	Peer     netip.AddrPort
 	TLS      *tlspolicy.Facts // nil in clear
 	Protocol string           // "esmtp" after EHLO, "smtp" after HELO
-	key      string           // what makes the session reusable (pool key)
+	key      string           // the pool group it belongs to
+	dest     string           // the destination it was opened for (the pool's limits)
 	policy   *tlspolicy.Policy
 
 	transactions int       // transactions begun on this session

@@ -1,0 +1,322 @@
+package deliver
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/mxout/mxout/internal/outcome"
+	"github.com/mxout/mxout/internal/smtp"
+)
+
+// Pool defaults, as mxout transport documents them (docs/commands.md).
+const (
+	DefaultMaxConns    = 20
+	DefaultPerDest     = 20
+	DefaultMaxPerConn  = 1000
+	DefaultIdleTimeout = 10 * time.Second
+	// ProbeAfter: a session idle longer than this gets an RSET before its next transaction,
+	// so that one closed by the server meanwhile is found out before a message depends on it.
+	ProbeAfter = 2 * time.Second
+	// DeadAfter: a destination whose plan failed to give a session this many times in a row
+	// (each time after every MX and every address was tried) is dead for the run; its
+	// remaining jobs are deferred at once. Three whole walks are strong evidence, and each
+	// costs up to the connect timeout per address, so waiting for more only delays the queue.
+	DeadAfter = 3
+	// reuseTries bounds how often one job is moved to a new session after its session was
+	// found dead before the transaction took effect.
+	reuseTries = 3
+)
+
+// Pool runs jobs on an Engine over sessions it keeps for later jobs. Sessions are grouped by
+// destination and by everything that makes a session fit a message (the TLS rules that apply
+// to its sender; later the source address and credentials); a job takes an idle session of its
+// group, or opens a new one within the limits, or waits for either. Deliver is safe for
+// concurrent use; Close ends every kept session.
+type Pool struct {
+	e           *Engine
+	maxConns    int
+	perDest     int
+	maxPerConn  int
+	idleTimeout time.Duration
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced whenever a session or a slot is handed back
+	idle     map[string][]*Session
+	open     int            // sessions open or being opened, idle or busy
+	openDest map[string]int // the same per destination
+	failures map[string]int // consecutive failed walks per destination
+	janitor  bool           // the idle-session reaper runs
+	closed   bool
+
+	// Counters, for the summary and the tests.
+	Opened, Transactions, Reused int
+}
+
+// PoolOptions are the limits of a Pool; zero values take the defaults.
+type PoolOptions struct {
+	MaxConns    int // sessions open at once in all (-c)
+	PerDest     int // sessions open at once per destination (--per-dest)
+	MaxPerConn  int // transactions per session before a new one (--max-per-conn)
+	IdleTimeout time.Duration
+}
+
+// NewPool returns a pool on e. No goroutine starts before the first session is kept.
+func NewPool(e *Engine, o PoolOptions) *Pool {
+	p := &Pool{
+		e: e, maxConns: o.MaxConns, perDest: o.PerDest, maxPerConn: o.MaxPerConn, idleTimeout: o.IdleTimeout,
+		changed: make(chan struct{}), idle: map[string][]*Session{}, openDest: map[string]int{}, failures: map[string]int{},
+	}
+	if p.maxConns <= 0 {
+		p.maxConns = DefaultMaxConns
+	}
+	if p.perDest <= 0 {
+		p.perDest = DefaultPerDest
+	}
+	if p.perDest > p.maxConns {
+		p.perDest = p.maxConns
+	}
+	if p.maxPerConn <= 0 {
+		p.maxPerConn = DefaultMaxPerConn
+	}
+	if p.idleTimeout <= 0 {
+		p.idleTimeout = DefaultIdleTimeout
+	}
+	return p
+}
+
+// Deliver runs job on a kept session of its group, or on a new one. A session found dead
+// before the transaction took effect (a reset connection, a 421, a refused RSET) costs the job
+// nothing: it runs again on another session. Every recipient of the result has its Outcome.
+func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
+	for try := 1; ; try++ {
+		res := newResult(job)
+		plan, err := p.e.plan(ctx, job.Host, res)
+		if err != nil {
+			res.Message = classify(err)
+			res.finish()
+			return res
+		}
+		dest := res.Destination
+		group := p.e.groupKey(dest, job.Sender)
+		s, err := p.acquire(ctx, group, dest)
+		if err != nil {
+			res.Message = err.(outcomeError).o
+			res.finish()
+			return res
+		}
+		if s != nil { // a kept session
+			if time.Since(s.idleSince) > ProbeAfter {
+				s.dirty = true
+			}
+			p.count(func() { p.Reused++; p.Transactions++ })
+			if fresh := s.Transact(ctx, job, res); fresh && try < reuseTries {
+				p.discard(s, dest)
+				continue
+			}
+			p.release(s, group, dest)
+			res.finish()
+			return res
+		}
+		// A slot is ours: walk the plan to open a session.
+		var got *Session
+		p.e.walkPlan(ctx, plan, job, res, func(ns *Session) bool {
+			got = ns
+			return true
+		})
+		if got == nil {
+			p.walkFailed(dest)
+			p.unreserve(dest)
+			res.finish()
+			return res
+		}
+		p.count(func() { p.Opened++; p.Transactions++; p.failures[dest] = 0 })
+		got.key = group
+		got.Transact(ctx, job, res) // on a new session every failure is the job's own
+		p.release(got, group, dest)
+		res.finish()
+		return res
+	}
+}
+
+// outcomeError carries an Outcome decided by the pool itself.
+type outcomeError struct{ o outcome.Outcome }
+
+func (e outcomeError) Error() string { return e.o.Local }
+
+// acquire returns an idle session of group, or nil with a reserved slot for a new one, waiting
+// while the limits are reached. A dead destination or the end of ctx is an outcomeError.
+func (p *Pool) acquire(ctx context.Context, group, dest string) (*Session, error) {
+	p.mu.Lock()
+	for {
+		if p.failures[dest] >= DeadAfter {
+			p.mu.Unlock()
+			return nil, outcomeError{outcome.Local(outcome.ConnectFailed, smtp.PhaseConnect,
+				fmt.Sprintf("%s is unreachable: %d attempts in a row found no server to talk to", dest, DeadAfter), nil)}
+		}
+		if l := p.idle[group]; len(l) > 0 {
+			s := l[len(l)-1] // the most recently used: the likeliest to be alive
+			p.idle[group] = l[:len(l)-1]
+			p.mu.Unlock()
+			return s, nil
+		}
+		if p.open < p.maxConns && p.openDest[dest] < p.perDest {
+			p.open++
+			p.openDest[dest]++
+			p.mu.Unlock()
+			return nil, nil
+		}
+		if p.open >= p.maxConns && p.closeOneIdleLocked() {
+			continue // an idle session of another group made room
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, outcomeError{outcome.Local(outcome.Interrupted, smtp.PhaseConnect, "stopped before a session was free", ctx.Err())}
+		}
+		p.mu.Lock()
+	}
+}
+
+// closeOneIdleLocked closes the idle session that waited longest, to free a slot for another
+// group. It reports whether there was one.
+func (p *Pool) closeOneIdleLocked() bool {
+	var oldest *Session
+	var og string
+	for g, l := range p.idle {
+		if len(l) > 0 && (oldest == nil || l[0].idleSince.Before(oldest.idleSince)) {
+			oldest, og = l[0], g
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	p.idle[og] = p.idle[og][1:]
+	p.open--
+	p.openDest[oldest.dest]--
+	go oldest.Close(context.Background())
+	return true
+}
+
+// release hands a session back after a transaction: kept while it is usable and under
+// MaxPerConn, closed otherwise.
+func (p *Pool) release(s *Session, group, dest string) {
+	s.dest = dest
+	if !s.Usable() || s.transactions >= p.maxPerConn {
+		p.discard(s, dest)
+		return
+	}
+	s.idleSince = time.Now()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		p.discard(s, dest)
+		return
+	}
+	p.idle[group] = append(p.idle[group], s)
+	if !p.janitor {
+		p.janitor = true
+		go p.reap()
+	}
+	p.signalLocked()
+	p.mu.Unlock()
+}
+
+// discard closes a session and frees its slot.
+func (p *Pool) discard(s *Session, dest string) {
+	s.Close(context.Background())
+	p.unreserve(dest)
+}
+
+func (p *Pool) unreserve(dest string) {
+	p.mu.Lock()
+	p.open--
+	p.openDest[dest]--
+	p.signalLocked()
+	p.mu.Unlock()
+}
+
+func (p *Pool) walkFailed(dest string) {
+	p.mu.Lock()
+	p.failures[dest]++
+	p.mu.Unlock()
+}
+
+func (p *Pool) count(f func()) {
+	p.mu.Lock()
+	f()
+	p.mu.Unlock()
+}
+
+// signalLocked wakes every waiter.
+func (p *Pool) signalLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// reap closes sessions idle longer than the idle timeout, until the pool is closed.
+func (p *Pool) reap() {
+	tick := time.NewTicker(p.idleTimeout / 4)
+	defer tick.Stop()
+	for range tick.C {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return
+		}
+		var expired []*Session
+		for g, l := range p.idle {
+			keep := l[:0]
+			for _, s := range l {
+				if time.Since(s.idleSince) > p.idleTimeout {
+					expired = append(expired, s)
+					p.open--
+					p.openDest[s.dest]--
+				} else {
+					keep = append(keep, s)
+				}
+			}
+			p.idle[g] = keep
+		}
+		if len(expired) > 0 {
+			p.signalLocked()
+		}
+		p.mu.Unlock()
+		for _, s := range expired {
+			s.Close(context.Background())
+		}
+	}
+}
+
+// Close ends every idle session with QUIT; sessions still busy are closed when handed back.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	var all []*Session
+	for g, l := range p.idle {
+		all = append(all, l...)
+		for _, s := range l {
+			p.open--
+			p.openDest[s.dest]--
+		}
+		delete(p.idle, g)
+	}
+	p.signalLocked()
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range all {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Close(context.Background()) }()
+	}
+	wg.Wait()
+}
+
+// Stats returns the counters.
+func (p *Pool) Stats() (opened, transactions, reused int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.Opened, p.Transactions, p.Reused
+}
