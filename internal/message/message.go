@@ -17,10 +17,43 @@ type Message struct {
 	src  io.ReaderAt
 	size int64 // bytes of input (not the wire size)
 	file *os.File
+	// inPlace is the caller's regular file read in place, and what it was when scanned: a
+	// file that changes while the message is sent must not be delivered.
+	inPlace *os.File
+	stamp   os.FileInfo
 }
 
+// ErrChanged: the message file changed (size or modification time) after it was scanned, so
+// what was sent is not what was scanned, counted and announced with SIZE.
+var ErrChanged = errors.New("message: the file changed while it was being sent")
+
 // Open returns a reader over the whole message from its first byte. Each call starts again.
-func (m *Message) Open() io.Reader { return io.NewSectionReader(m.src, 0, m.size) }
+// For a file read in place, the reader's end checks that the file is still what was scanned
+// and fails with ErrChanged if not, before the caller can end the message.
+func (m *Message) Open() io.Reader {
+	r := io.NewSectionReader(m.src, 0, m.size)
+	if m.inPlace == nil {
+		return r
+	}
+	return &checkedReader{r: r, m: m}
+}
+
+// checkedReader checks the file at the end of the message.
+type checkedReader struct {
+	r io.Reader
+	m *Message
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		fi, serr := c.m.inPlace.Stat()
+		if serr != nil || fi.Size() != c.m.stamp.Size() || !fi.ModTime().Equal(c.m.stamp.ModTime()) {
+			return n, ErrChanged
+		}
+	}
+	return n, err
+}
 
 // Close releases the spool file, if one was made. The caller's input file is not closed.
 func (m *Message) Close() error {
@@ -62,7 +95,7 @@ func fromFile(f *os.File) (*Message, error) {
 	if err != nil {
 		return nil, nil
 	}
-	m := &Message{src: offsetReader{f, off}, size: fi.Size() - off}
+	m := &Message{src: offsetReader{f, off}, size: fi.Size() - off, inPlace: f, stamp: fi}
 	if m.size < 0 {
 		m.size = 0
 	}

@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -77,5 +78,31 @@ func TestReadPipeAndFile(t *testing.T) {
 	b, _ = io.ReadAll(m.Open())
 	if string(b) != "body\n" || m.WireSize() != 6 || m.file != nil {
 		t.Errorf("file message: %q size %d", b, m.WireSize())
+	}
+}
+
+// TestChangedFile: a message file that changes after it was scanned is not read to its end.
+func TestChangedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "msg")
+	if err := os.WriteFile(path, []byte("Subject: x\n\nbody\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := Read(f, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(m.Open()); err != nil {
+		t.Fatalf("unchanged file: %v", err)
+	}
+	if err := os.WriteFile(path, []byte("Subject: x\n\nbody, longer now\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(m.Open()); !errors.Is(err, ErrChanged) {
+		t.Fatalf("changed file: %v, want ErrChanged", err)
 	}
 }
