@@ -1,6 +1,6 @@
-// Package transcript writes the SMTP dialogue of qmail-remote's -l FILE option: one line per
-// command or reply line, prefixed with the process id and a direction, appended to a file that
-// several qmail-remote processes share.
+// Package transcript writes the SMTP dialogue for the -l FILE flag of mxout's delivery commands:
+// one line per command or reply line, prefixed with the process id and a direction, appended to
+// a file that several delivery processes share.
 //
 // It owns the file format and the redaction, and nothing of the protocol beyond what redaction
 // needs to recognise: the AUTH command and its 334 challenges (RFC 4954 §4), the 354 that opens
