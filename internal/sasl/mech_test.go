@@ -82,8 +82,8 @@ func TestLoginAnswersByOrder(t *testing.T) {
 	}
 }
 
-// TestCRAMMD5RFC2195 is the example exchange of RFC 2195 §2, in base64 as on the wire.
-func TestCRAMMD5RFC2195(t *testing.T) {
+// TestCRAMMD5Example is the example exchange of RFC 2195 §2, in base64 as on the wire.
+func TestCRAMMD5Example(t *testing.T) {
 	m := NewCRAMMD5(pw("tim", "tanstaaftanstaaf"))
 	if initial := start(t, m, "CRAM-MD5"); initial != nil {
 		t.Fatalf("CRAM-MD5 initial = %q, want none", initial)

@@ -11,36 +11,36 @@ import (
 
 // The example exchange of RFC 7677 §3 (user "user", password "pencil").
 const (
-	rfc7677Nonce       = "rOprNGfwEbeRWgbNEkqO"
-	rfc7677ClientFirst = "n,,n=user,r=rOprNGfwEbeRWgbNEkqO"
-	rfc7677ServerFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
-	rfc7677ClientFinal = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
-	rfc7677ServerFinal = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
+	vecNonce       = "rOprNGfwEbeRWgbNEkqO"
+	vecClientFirst = "n,,n=user,r=rOprNGfwEbeRWgbNEkqO"
+	vecServerFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
+	vecClientFinal = "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+	vecServerFinal = "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
 )
 
-// rfcSCRAM returns the mechanism with the RFC's client nonce, after Start.
-func rfcSCRAM(t *testing.T) Mechanism {
+// exampleSCRAM returns the mechanism with the RFC's client nonce, after Start.
+func exampleSCRAM(t *testing.T) Mechanism {
 	t.Helper()
-	m := &scramSHA256{c: pw("user", "pencil"), nonce: func() string { return rfc7677Nonce }}
-	if got := start(t, m, "SCRAM-SHA-256"); string(got) != rfc7677ClientFirst {
-		t.Fatalf("client-first = %q, want %q", got, rfc7677ClientFirst)
+	m := &scramSHA256{c: pw("user", "pencil"), nonce: func() string { return vecNonce }}
+	if got := start(t, m, "SCRAM-SHA-256"); string(got) != vecClientFirst {
+		t.Fatalf("client-first = %q, want %q", got, vecClientFirst)
 	}
 	return m
 }
 
-func TestSCRAMRFC7677(t *testing.T) {
-	m := rfcSCRAM(t)
+func TestSCRAMExampleExchange(t *testing.T) {
+	m := exampleSCRAM(t)
 	if err := m.Finish(); !errors.Is(err, ErrServerSignature) {
 		t.Errorf("Finish before the exchange = %v, want ErrServerSignature", err)
 	}
-	got, err := m.Next([]byte(rfc7677ServerFirst))
-	if err != nil || string(got) != rfc7677ClientFinal {
-		t.Fatalf("client-final = %q, %v; want %q", got, err, rfc7677ClientFinal)
+	got, err := m.Next([]byte(vecServerFirst))
+	if err != nil || string(got) != vecClientFinal {
+		t.Fatalf("client-final = %q, %v; want %q", got, err, vecClientFinal)
 	}
 	if err := m.Finish(); !errors.Is(err, ErrServerSignature) {
 		t.Errorf("235 before server-final: Finish = %v, want ErrServerSignature", err)
 	}
-	got, err = m.Next([]byte(rfc7677ServerFinal))
+	got, err = m.Next([]byte(vecServerFinal))
 	if err != nil || got == nil || len(got) != 0 {
 		t.Fatalf("answer to server-final = %q, %v; want an empty response", got, err)
 	}
@@ -60,17 +60,17 @@ func TestSCRAMRefusals(t *testing.T) {
 		first, final string
 		want         error
 	}{
-		{"wrong signature", rfc7677ServerFirst, flipped, ErrServerSignature},
-		{"garbage final", rfc7677ServerFirst, "v=!!", ErrServerSignature},
-		{"server error", rfc7677ServerFirst, "e=invalid-proof", ErrBadChallenge},
-		{"nonce not ours", strings.Replace(rfc7677ServerFirst, "rOpr", "xOpr", 1), "", ErrBadChallenge},
-		{"too few iterations", strings.Replace(rfc7677ServerFirst, "i=4096", "i=1", 1), "", ErrBadChallenge},
-		{"too many iterations", strings.Replace(rfc7677ServerFirst, "i=4096", "i=2147483647", 1), "", ErrBadChallenge},
-		{"no iterations", strings.Replace(rfc7677ServerFirst, ",i=4096", "", 1), "", ErrBadChallenge},
+		{"wrong signature", vecServerFirst, flipped, ErrServerSignature},
+		{"garbage final", vecServerFirst, "v=!!", ErrServerSignature},
+		{"server error", vecServerFirst, "e=invalid-proof", ErrBadChallenge},
+		{"nonce not ours", strings.Replace(vecServerFirst, "rOpr", "xOpr", 1), "", ErrBadChallenge},
+		{"too few iterations", strings.Replace(vecServerFirst, "i=4096", "i=1", 1), "", ErrBadChallenge},
+		{"too many iterations", strings.Replace(vecServerFirst, "i=4096", "i=2147483647", 1), "", ErrBadChallenge},
+		{"no iterations", strings.Replace(vecServerFirst, ",i=4096", "", 1), "", ErrBadChallenge},
 		{"not scram", "hello", "", ErrBadChallenge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := rfcSCRAM(t)
+			m := exampleSCRAM(t)
 			_, err := m.Next([]byte(tc.first))
 			if tc.final != "" {
 				if err != nil {
