@@ -134,6 +134,9 @@ func (r *Routing) route(sender, host string) Route {
 		}
 	}
 	for _, k := range suffixKeys(asciiLower(host), true) {
+		if k == bounceKey {
+			continue // reserved for the null sender, even for a host named "!@"
+		}
 		if rt, ok := r.pick(k); ok {
 			return rt
 		}
