@@ -29,8 +29,8 @@ type Config struct {
 	Me, HeloHost    string           // HeloHost defaults to Me
 	TimeoutConnect  time.Duration    // control/timeoutconnect, default 60s
 	TimeoutRemote   time.Duration    // control/timeoutremote, default 1200s
-	SMTPRoutes      *Routes          // control/smtproutes (netqmail and s/qmail grammar); never nil
-	Routing         *Routing         // smtproutes, qmtproutes, authsenders, domainips (s/qmail); never nil
+	SMTPRoutes      *Routes          // control/smtproutes alone (netqmail and s/qmail grammar); never nil
+	Routing         *Routing         // smtproutes, qmtproutes, authsenders, domainips in s/qmail's order; never nil
 	MoreIPMe        []netip.Prefix   // control/moreipme: addresses that also count as this machine
 	NotIPMe         []netip.Prefix   // control/notipme: addresses that do NOT count as this machine
 	TLSDestinations *TLSDestinations // control/tlsdestinations (s/qmail 4.3); never nil (empty = defaults)

@@ -95,10 +95,13 @@ type Routing struct {
 // without one): the domain, its ".suffix"es, the empty key, then "*". It
 // sets HeloHost, and LocalIP unless the route has its own. When the line
 // found holds an address that cannot be used, Lookup returns the route
-// without LocalIP and an error wrapping ErrDomainIP; the caller must not
-// deliver and reports "ZInvalid ipaddr in control/domainips (#4.3.0)\n",
-// which s/qmail gives when it is about to connect. No other error is
-// returned.
+// (with a LocalIP only if the route has its own) and an error wrapping
+// ErrDomainIP; the caller must not deliver and reports
+// "ZInvalid ipaddr in control/domainips (#4.3.0)\n", which s/qmail gives
+// when it is about to connect. No other error is returned.
+//
+// Binding LocalIP is the caller's job; s/qmail 3.3 binds only when the
+// address family matches the peer's, and the caller should do the same.
 func (r *Routing) Lookup(sender, host string) (Route, error) {
 	var rt Route
 	if r == nil {
