@@ -29,7 +29,8 @@ type Config struct {
 	Me, HeloHost    string           // HeloHost defaults to Me
 	TimeoutConnect  time.Duration    // control/timeoutconnect, default 60s
 	TimeoutRemote   time.Duration    // control/timeoutremote, default 1200s
-	SMTPRoutes      *Routes          // control/smtproutes (netqmail grammar); never nil
+	SMTPRoutes      *Routes          // control/smtproutes alone (netqmail and s/qmail grammar); never nil
+	Routing         *Routing         // smtproutes, qmtproutes, authsenders, domainips in s/qmail's order; never nil
 	MoreIPMe        []netip.Prefix   // control/moreipme: addresses that also count as this machine
 	NotIPMe         []netip.Prefix   // control/notipme: addresses that do NOT count as this machine
 	TLSDestinations *TLSDestinations // control/tlsdestinations (s/qmail 4.3); never nil (empty = defaults)
@@ -93,18 +94,19 @@ func (c *Config) loadNames(dir string) error {
 
 // loadTables reads the multi-line files.
 func (c *Config) loadTables(dir string) error {
-	lines, err := readLines(dir, "smtproutes")
-	if err != nil {
+	var err error
+	if c.Routing, err = loadRouting(dir); err != nil {
 		return err
 	}
-	c.SMTPRoutes = parseRoutes(lines)
+	c.SMTPRoutes = c.Routing.smtp
 	if c.MoreIPMe, err = readPrefixes(dir, "moreipme"); err != nil {
 		return err
 	}
 	if c.NotIPMe, err = readPrefixes(dir, "notipme"); err != nil {
 		return err
 	}
-	if lines, err = readLines(dir, "tlsdestinations"); err != nil {
+	lines, err := readLines(dir, "tlsdestinations")
+	if err != nil {
 		return err
 	}
 	if c.TLSDestinations, err = parseTLSDestinations(lines); err != nil {
@@ -115,6 +117,35 @@ func (c *Config) loadTables(dir string) error {
 	}
 	c.DomainCerts, err = parseDomainCerts(lines)
 	return err
+}
+
+// loadRouting reads the four routing files; each may be absent.
+func loadRouting(dir string) (*Routing, error) {
+	r := &Routing{}
+	for _, t := range []struct {
+		f   routeFile
+		dst **Routes
+	}{
+		{smtpRoutesFile, &r.smtp},
+		{qmtpRoutesFile, &r.qmtp},
+		{authSendersFile, &r.auth},
+	} {
+		lines, err := readLines(dir, t.f.name)
+		if err != nil {
+			return nil, err
+		}
+		if *t.dst, err = t.f.parse(lines); err != nil {
+			return nil, err
+		}
+	}
+	lines, err := readLines(dir, "domainips")
+	if err != nil {
+		return nil, err
+	}
+	if r.ips, err = parseDomainIPs(lines); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // readTimeout is control_readint: the leading decimal digits of the first

@@ -38,7 +38,7 @@ func TestLoadDefaults(t *testing.T) {
 	if c.TimeoutConnect != 60*time.Second || c.TimeoutRemote != 1200*time.Second {
 		t.Errorf("timeouts %v %v", c.TimeoutConnect, c.TimeoutRemote)
 	}
-	if c.SMTPRoutes == nil || c.TLSDestinations == nil || c.DomainCerts == nil {
+	if c.SMTPRoutes == nil || c.Routing == nil || c.TLSDestinations == nil || c.DomainCerts == nil {
 		t.Fatalf("nil table: %+v", c)
 	}
 	if _, ok := c.SMTPRoutes.Lookup("x.test"); ok {

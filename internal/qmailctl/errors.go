@@ -50,3 +50,10 @@ func (e *FileError) Unwrap() []error {
 	}
 	return []error{ErrControl, e.Err}
 }
+
+// ErrDomainIP means the control/domainips line that applies to the sender
+// holds a source address that cannot be used. It is returned at lookup
+// time, not by Load, because the reference program reports it only for
+// mail that line applies to, as "ZInvalid ipaddr in control/domainips
+// (#4.3.0)\n" (no period before the code).
+var ErrDomainIP = errors.New("qmailctl: invalid ipaddr in control/domainips")

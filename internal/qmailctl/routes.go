@@ -5,22 +5,49 @@ import (
 	"strings"
 )
 
-// defaultSMTPPort is the port of a route that names none: the SMTP port
-// (RFC 5321 §4.5.4.2).
-const defaultSMTPPort = 25
+// Ports a route gets when it names none, or names only "s".
+const (
+	defaultSMTPPort = 25   // RFC 5321 §4.5.4.2
+	defaultQMTPPort = 209  // QMTP's registered port
+	smtpsPort       = 465  // SMTP submission over implicit TLS, RFC 8314 §3.3
+	qmtpsPort       = 6209 // QMTP over TLS, as s/qmail uses it
+)
 
-// Route is one smtproutes entry as it applies to a host.
+// Route says where and how to send a message: the result of one line of
+// smtproutes, qmtproutes or authsenders, and of Routing.Lookup, which also
+// fills in the domainips fields. Zero fields mean "not given". A Route may
+// be printed or logged whole: Password never prints its value.
 type Route struct {
 	// Relay is the relay name as written; for an address literal the
 	// brackets and an "IPv6:" tag are removed. "" with MX() true means
 	// "look up the MX records of the original host".
 	Relay string
 	// Addr is valid when the relay is an IP literal: a dotted quad with or
-	// without brackets, or a bracketed IPv6 literal. No DNS is needed then.
+	// without brackets, or an IPv6 address in brackets (or, in s/qmail
+	// syntax, bare before ';'). No DNS is needed then.
 	Addr netip.Addr
-	// Port is the TCP port: 25 when not given, otherwise the leading digits
-	// of the port text modulo 65536 (0 when there are none).
+	// Port is the TCP port. netqmail lines: 25 when not given, otherwise
+	// the leading digits of the port text modulo 65536 (0 when there are
+	// none). s/qmail lines: 1-65535, default 25 (SMTP) or 209 (QMTP), 465
+	// or 6209 for a bare "s".
 	Port uint16
+	// Protocol is ProtocolQMTP for qmtproutes entries, else ProtocolSMTP.
+	Protocol Protocol
+	// ImplicitTLS means TLS from the first byte, no STARTTLS: an "s" before
+	// the port, port 465 for SMTP (RFC 8314 §3.3) or 6209 for QMTP (QMTPS).
+	ImplicitTLS bool
+	// User and Password are the SMTP AUTH credentials; both or neither.
+	User     string
+	Password Secret
+	// LocalIP is the source address to bind: the route's own "|localip",
+	// else the sender domain's domainips address. An IPv6 link-local
+	// address carries its interface as zone ("fe80::1%eth0"). Invalid =
+	// let the system choose.
+	LocalIP netip.Addr
+	// HeloHost is the EHLO/HELO name from domainips; "" = control/helohost.
+	HeloHost string
+	// Table is the file the route came from; set by Routing.Lookup only.
+	Table Table
 
 	mx bool
 }
@@ -31,29 +58,16 @@ type Route struct {
 // host "" as netqmail does.
 func (r Route) MX() bool { return r.mx }
 
-// Routes is the parsed control/smtproutes. The zero value and nil hold no
-// routes. It is read-only after Load and safe for concurrent use.
+// Routes is a parsed route file: control/smtproutes (Config.SMTPRoutes),
+// and inside Routing also qmtproutes and authsenders. The zero value and nil
+// hold no routes. It is read-only after Load and safe for concurrent use.
 type Routes struct {
 	m map[string]Route // key lowered with asciiLower
 }
 
-// parseRoutes builds Routes from the kept lines of control/smtproutes. It
-// never fails: netqmail accepts every line, and lines without ':' are
-// ignored. The later of two equal keys wins, as constmap does.
-func parseRoutes(lines []line) *Routes {
-	r := &Routes{m: make(map[string]Route, len(lines))}
-	for _, l := range lines {
-		key, value, ok := splitKey(l.text)
-		if !ok {
-			continue
-		}
-		r.m[asciiLower(key)] = parseRoute(value)
-	}
-	return r
-}
-
-// parseRoute parses the value of one smtproutes line (netqmail grammar plus
-// bracketed literals).
+// parseRoute parses the value of one netqmail smtproutes line (netqmail
+// grammar plus bracketed literals). It never fails: netqmail accepts every
+// value.
 func parseRoute(value string) Route {
 	if value == "" {
 		return Route{mx: true, Port: defaultSMTPPort}
@@ -62,6 +76,7 @@ func parseRoute(value string) Route {
 	r := Route{Relay: relay, Port: defaultSMTPPort}
 	if hasPort {
 		r.Port = scanPort(portText)
+		r.ImplicitTLS = r.Port == smtpsPort
 	}
 	if a, ok := parseLiteral(relay); ok {
 		r.Addr = a
@@ -148,4 +163,13 @@ func (r *Routes) Lookup(host string) (Route, bool) {
 		}
 	}
 	return Route{}, false
+}
+
+// get returns the entry under the lower-cased key k; nil-safe.
+func (r *Routes) get(k string) (Route, bool) {
+	if r == nil {
+		return Route{}, false
+	}
+	rt, ok := r.m[k]
+	return rt, ok
 }

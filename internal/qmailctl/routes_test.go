@@ -6,7 +6,8 @@ import (
 )
 
 func routesFrom(content string) *Routes {
-	return parseRoutes(splitLines([]byte(content)))
+	r, _ := parseSMTPRoutes(splitLines([]byte(content)))
+	return r
 }
 
 func TestRoutesLookup(t *testing.T) {

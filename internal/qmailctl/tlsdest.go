@@ -236,19 +236,11 @@ func (r *TLSRule) setPort(s string) string {
 	if s == "" {
 		return ""
 	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return "bad port"
-		}
-		if n = n*10 + int(s[i]-'0'); n > 65535 {
-			return "bad port"
-		}
-	}
-	if n == 0 {
+	n, ok := parsePortNumber(s)
+	if !ok {
 		return "bad port"
 	}
-	r.Port = uint16(n)
+	r.Port = n
 	r.ImplicitTLS = r.ImplicitTLS || n == 465
 	r.QMTPS = n == 6209
 	return ""
