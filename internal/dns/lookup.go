@@ -73,10 +73,21 @@ func mxRecords(rrs []mdns.RR) []MX {
 // LookupTLSA returns the TLSA records of _port._tcp.host (RFC 6698 §3, RFC 7672 §2.2.3).
 // NODATA is an empty slice with a nil error; an NXDOMAIN is ErrNotFound with Result saying
 // whether that denial was authenticated, which DANE needs to tell "no TLSA" from "unknown".
+//
+// host is converted to A-labels before the owner name is built: IDNA refuses the '_' of
+// "_25._tcp", so converting the whole owner would fail. A host from which no owner name can be
+// made (not convertible, an empty label, too long) is a temporary failure without a query,
+// never ErrNotFound: a caller must not read it as "no TLSA records", since the name it meant may
+// well publish them (RFC 7672 §2.2: a TLSA lookup that fails makes the host unusable).
 func (r *Resolver) LookupTLSA(ctx context.Context, port uint16, host string) ([]TLSA, Result, error) {
 	owner := fmt.Sprintf("_%d._tcp.%s", port, host)
-	if _, err := queryName(host); err != nil { // or "" would become "_25._tcp."
-		return nil, Result{}, &Error{Name: owner, Type: "TLSA", Err: err}
+	qhost, err := queryName(host) // or "" would become "_25._tcp."
+	if err == nil {
+		owner = fmt.Sprintf("_%d._tcp.%s", port, strings.TrimSuffix(qhost, "."))
+		_, err = queryName(owner)
+	}
+	if err != nil {
+		return nil, Result{}, &Error{Name: owner, Type: "TLSA", Err: temporary(errBadName)}
 	}
 	rrs, res, err := r.resolve(ctx, owner, mdns.TypeTLSA)
 	if err != nil {

@@ -254,6 +254,29 @@ func TestLookupTLSA(t *testing.T) {
 	}
 }
 
+// TestLookupTLSAInternationalName: the owner of an IDN host is built from its A-labels. IDNA
+// refuses the '_' of "_25._tcp", so converting the whole owner failed, and that failure was an
+// ErrNotFound that callers read as "no TLSA records": mail went out in clear.
+func TestLookupTLSAInternationalName(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.Start(t, dnstest.Zone{
+		"_25._tcp.mx.xn--bcher-kva.example. TLSA": {AD: true, Answer: []string{
+			"_25._tcp.mx.xn--bcher-kva.example. 60 IN TLSA 3 1 1 0a0b"}},
+	})
+	r := resolverFor(srv)
+	for _, host := range []string{"mx.bücher.example", "MX.BÜCHER.example.", "mx.xn--bcher-kva.example"} {
+		got, res, err := r.LookupTLSA(context.Background(), 25, host)
+		want := []TLSA{{3, 1, 1, []byte{10, 11}}}
+		if err != nil || !res.Authentic || !reflect.DeepEqual(got, want) {
+			t.Errorf("LookupTLSA(25, %q) = %v, %+v, %v; want %v, authentic", host, got, res, err, want)
+		}
+	}
+	_, _, err := r.LookupTLSA(context.Background(), 25, "-bücher.example")
+	if !errors.Is(err, ErrTemporary) || errors.Is(err, ErrNotFound) {
+		t.Errorf("LookupTLSA of an IDN that IDNA refuses: %v; want ErrTemporary", err)
+	}
+}
+
 func TestTruncatedAnswerUsesTCP(t *testing.T) {
 	t.Parallel()
 	var big []string
