@@ -47,6 +47,7 @@ func queryName(name string) (string, error) {
 func badName() error { return fmt.Errorf("%w: %w", ErrNotFound, errBadName) }
 
 func isASCII(s string) bool { return idn.IsASCII(s) }
+
 // validASCIIName reports whether name (without the final dot) has labels of 1 to 63
 // characters from letters, digits, '-' and '_', and at most 253 characters in all.
 func validASCIIName(name string) bool {
