@@ -23,6 +23,10 @@ type Result struct {
 	// records, a NODATA denial (no records, nil error) or an NXDOMAIN (ErrNotFound) alike;
 	// it is false on a temporary failure and when no query was sent.
 	Authentic bool
+	// Canonical is the end of the CNAME chain when the name looked up was an alias: the fully
+	// expanded name, in A-labels without the final dot. It is "" when no CNAME was followed.
+	// DANE looks TLSA records up there first when the chain is secure (RFC 7672 §2.2.2).
+	Canonical string
 }
 
 // MX is one mail exchanger (RFC 1035 §3.3.9).
@@ -139,6 +143,7 @@ func (r *Resolver) LookupIP(ctx context.Context, name string) ([]netip.Addr, Res
 	var addrs []netip.Addr
 	res := Result{Authentic: true}
 	var temp, notFound error
+	canonical := map[string]bool{}
 	for _, h := range halves {
 		switch {
 		case errors.Is(h.err, ErrTemporary):
@@ -149,6 +154,11 @@ func (r *Resolver) LookupIP(ctx context.Context, name string) ([]netip.Addr, Res
 		}
 		res.Authentic = res.Authentic && h.res.Authentic
 		addrs = appendAddrs(addrs, h.rrs)
+		canonical[strings.ToLower(h.res.Canonical)] = true
+		res.Canonical = h.res.Canonical
+	}
+	if len(canonical) > 1 {
+		res.Canonical = "" // the two families disagree on where the alias leads: use neither
 	}
 	switch {
 	case len(addrs) > 0:
@@ -203,6 +213,9 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) ([]md
 		links += n
 		if err == nil && links > maxCNAMEs {
 			err = errLongChain
+		}
+		if links > 0 {
+			res.Canonical = strings.ToLower(strings.TrimSuffix(end, "."))
 		}
 		switch {
 		case err != nil:
