@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/mxout/mxout/internal/idn"
 	"github.com/mxout/mxout/internal/message"
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
@@ -91,20 +92,43 @@ type Deliverer struct {
 	TLSDestinations *qmailctl.TLSDestinations
 	DomainCerts     *qmailctl.DomainCerts
 	TLSA            TLSALookuper
+	// WalkLimit bounds the walk over the plan: no new connection is started once this much
+	// time has passed since Deliver began (one in progress runs to its end); 0 means
+	// DefaultWalkLimit.
+	WalkLimit time.Duration
 }
 
+// DefaultWalkLimit is the WalkLimit when none is set. With at most 16 hosts of 5 addresses
+// (route), qmail's default timeouts (60 s to connect, 1200 s per reply) would otherwise let one
+// plan of dead or stalling servers keep a process for a day; after 15 minutes the last failure
+// is reported (temporarily) and qmail-send tries again later.
+const DefaultWalkLimit = 15 * time.Minute
+
 // Deliver routes the job and tries its hops until one session carries the transaction.
+//
+// The destination (job.Host, or the smtproutes relay) is converted to A-labels once, here, and
+// that form is used for every lookup, every tlsdestinations and smtproutes match and SNI
+// (control files convert their keys the same way when read). Result.Destination, Result.Hop
+// for the destination itself (implicit MX, relay) and route.Error.Name keep the bytes the
+// user gave, for the reports.
 func (d *Deliverer) Deliver(ctx context.Context, job *Job) *Result {
 	res := &Result{Recipients: make([]Recipient, len(job.Recipients)), Destination: job.Host}
-	plan, err := d.plan(ctx, job.Host, res)
+	stop := time.Now().Add(d.walkLimit())
+	plan, dest, err := d.plan(ctx, job.Host, res)
 	if err != nil {
 		res.Err = err
 		return res
 	}
 	var last error
 	for _, hop := range plan.Hops {
+		if last != nil && time.Now().After(stop) {
+			break
+		}
 		res.Hop = hop.Name
-		pol, err := d.policy(ctx, job, res.Destination, hop)
+		if hop.Name == dest {
+			res.Hop = res.Destination
+		}
+		pol, err := d.policy(ctx, job, dest, hop)
 		if err != nil {
 			last = err // a hop whose TLS requirements cannot be settled is not tried (fail closed)
 			continue
@@ -114,6 +138,9 @@ func (d *Deliverer) Deliver(ctx context.Context, job *Job) *Result {
 			port = pol.Port
 		}
 		for _, addr := range hop.Addrs {
+			if last != nil && time.Now().After(stop) {
+				break
+			}
 			peer := netip.AddrPortFrom(addr, port)
 			res.Peer = peer
 			c, facts, err := d.open(ctx, peer, pol)
@@ -135,15 +162,38 @@ func (d *Deliverer) Deliver(ctx context.Context, job *Job) *Result {
 	return res
 }
 
-// plan applies smtproutes, then MX routing.
-func (d *Deliverer) plan(ctx context.Context, host string, res *Result) (*route.Plan, error) {
+func (d *Deliverer) walkLimit() time.Duration {
+	if d.WalkLimit <= 0 {
+		return DefaultWalkLimit
+	}
+	return d.WalkLimit
+}
+
+// plan applies smtproutes, then MX routing, to the A-label form of host. It returns the plan and
+// the destination it was made for, in A-labels: the host, or the smtproutes relay.
+func (d *Deliverer) plan(ctx context.Context, host string, res *Result) (*route.Plan, string, error) {
+	dest := idn.Host(host)
 	if d.Routes != nil {
-		if r, ok := d.Routes.Lookup(host); ok && !r.MX() {
+		if r, ok := d.Routes.Lookup(dest); ok && !r.MX() {
 			res.Destination = r.Relay
-			return d.Planner.Relay(ctx, r.Relay, r.Addr, r.Port)
+			relay := idn.Host(r.Relay)
+			plan, err := d.Planner.Relay(ctx, relay, r.Addr, r.Port)
+			return plan, relay, asGiven(err, r.Relay)
 		}
 	}
-	return d.Planner.Domain(ctx, host)
+	plan, err := d.Planner.Domain(ctx, dest)
+	return plan, dest, asGiven(err, host)
+}
+
+// asGiven names the destination in a routing error as the user wrote it, for the report.
+func asGiven(err error, name string) error {
+	var re *route.Error
+	if !errors.As(err, &re) {
+		return err
+	}
+	named := *re
+	named.Name = name
+	return &named
 }
 
 func (d *Deliverer) dial(ctx context.Context, peer netip.AddrPort) (net.Conn, error) {

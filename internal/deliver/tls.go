@@ -38,8 +38,26 @@ func (d *Deliverer) policy(ctx context.Context, job *Job, dest string, hop route
 
 // lookupTLSA asks for _port._tcp.host. Only an authenticated answer counts; a failed lookup
 // (bogus or SERVFAIL) makes the hop unusable, since an attacker could cause it (RFC 7672 §2.2.1).
+//
+// When the host is an alias (hop.Canonical), the records are looked up at the expanded name
+// first, and at the host's own name only when the expanded name securely has none (RFC 7672
+// §2.2.2, RFC 7671 §7). The caller asks only for hops whose address answers were all
+// authenticated, so every CNAME on the way was secure; a failure at the expanded name fails the
+// hop as any other.
 func (d *Deliverer) lookupTLSA(ctx context.Context, hop route.Hop) tlspolicy.TLSAState {
-	recs, res, err := d.TLSA.LookupTLSA(ctx, hop.Port, hop.Name)
+	if hop.Canonical != "" && !strings.EqualFold(hop.Canonical, hop.Name) {
+		st := d.tlsaAt(ctx, hop.Port, hop.Canonical)
+		if st.Err != nil || st.Secure && len(st.Records) > 0 {
+			st.Name = hop.Canonical
+			return st
+		}
+	}
+	return d.tlsaAt(ctx, hop.Port, hop.Name)
+}
+
+// tlsaAt looks up the TLSA records of _port._tcp.host.
+func (d *Deliverer) tlsaAt(ctx context.Context, port uint16, host string) tlspolicy.TLSAState {
+	recs, res, err := d.TLSA.LookupTLSA(ctx, port, host)
 	st := tlspolicy.TLSAState{Looked: true, Secure: res.Authentic}
 	switch {
 	case errors.Is(err, dns.ErrNotFound):
