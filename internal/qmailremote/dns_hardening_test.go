@@ -192,10 +192,10 @@ func TestTLSAAtExpandedName(t *testing.T) {
 				"alias.example. MX": {AD: true, Answer: []string{"alias.example. 300 IN MX 10 mx.alias.example."}},
 				"mx.alias.example. A": {AD: tt.secure, Answer: []string{
 					"mx.alias.example. 300 IN CNAME real.example.", "real.example. 300 IN A 127.0.0.1"}},
-				"mx.alias.example. AAAA":            {AD: tt.secure, Answer: []string{"mx.alias.example. 300 IN CNAME real.example."}},
-				"real.example. AAAA":                {AD: true},
-				owner + "real.example. TLSA":        {AD: true, Answer: []string{tlsa(owner+"real.example.", 1, spki)}},
-				owner + "mx.alias.example. TLSA":    {AD: true, Rcode: 3},
+				"mx.alias.example. AAAA":         {AD: tt.secure, Answer: []string{"mx.alias.example. 300 IN CNAME real.example."}},
+				"real.example. AAAA":             {AD: true},
+				owner + "real.example. TLSA":     {AD: true, Answer: []string{tlsa(owner+"real.example.", 1, spki)}},
+				owner + "mx.alias.example. TLSA": {AD: true, Rcode: 3},
 			}
 			got := runDNS(t, zone, d.port, "alias.example", nil, false)
 			if got != tt.want {
