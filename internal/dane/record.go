@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
+	"slices"
 )
 
 // Record is the data of one TLSA record (RFC 6698 §2.1): the certificate
@@ -50,6 +51,12 @@ const (
 // values are unusable. The result shares Data with rrs; nil when nothing is
 // usable.
 //
+// Digest algorithm agility (RFC 7671 §9): among the usable records of one
+// usage and selector, only those with the strongest digest present are kept
+// (SHA2-512 over SHA2-256), so that a publisher who adds a stronger digest is
+// not held to the weaker one: with "3 1 1" matching and "3 1 2" not, the peer
+// is not authenticated. Full(0) records are not digests and are always kept.
+//
 // An empty result for a non-empty rrs has a meaning of its own: the server
 // published TLSA records, so it promised TLS, but none can authenticate it.
 // The caller must then treat TLS as mandatory without authentication: deliver
@@ -58,12 +65,34 @@ const (
 // not a reason to refuse delivery over TLS.
 func Usable(rrs []Record) []Record {
 	var out []Record
+	strongest := map[[2]uint8]uint8{} // usage, selector -> strongest digest matching type
 	for _, r := range rrs {
 		if usable(r) {
 			out = append(out, r)
+			k := [2]uint8{r.Usage, r.Selector}
+			strongest[k] = max(strongest[k], digestRank(r.MatchingType))
 		}
 	}
-	return out
+	if len(out) == 0 {
+		return nil
+	}
+	return slices.DeleteFunc(out, func(r Record) bool {
+		rank := digestRank(r.MatchingType)
+		return rank > 0 && rank < strongest[[2]uint8{r.Usage, r.Selector}]
+	})
+}
+
+// digestRank orders the usable matching types by digest strength: 0 for
+// Full(0), which is no digest, then SHA2-256(1), then SHA2-512(2). RFC 7671
+// §9 leaves the order to the client; this one is by output length.
+func digestRank(mtype uint8) uint8 {
+	switch mtype {
+	case MatchSHA256:
+		return 1
+	case MatchSHA512:
+		return 2
+	}
+	return 0
 }
 
 // usable reports whether one record passes the RFC 7672 §3.1.3 filter.

@@ -123,6 +123,14 @@ func mixedCases(fx *fixture) []verifyCase {
 		{name: "only unusable records", rrs: []Record{rec(0, 0, 1, fx.ca), rec(1, 1, 1, fx.leaf), {Usage: 3, Selector: 2, MatchingType: 1, Data: make([]byte, 32)}, {Usage: 3, Selector: 1, MatchingType: 3, Data: make([]byte, 32)}, {Usage: 3, Selector: 1, MatchingType: 1, Data: rec(3, 1, 1, fx.leaf).Data[:31]}}, chain: full, names: mx1, wantErr: ErrNoRecords},
 		{name: "no records", chain: full, names: mx1, wantErr: ErrNoRecords},
 		{name: "empty chain", rrs: []Record{rec(3, 1, 1, fx.leaf), rec(2, 0, 0, fx.ca)}, names: mx1, wantErr: ErrNoMatch},
+		// RFC 7671 §9: the strongest digest of a usage and selector decides; the weaker one is
+		// not looked at, whether it matches or not. Full(0) is no digest and still counts.
+		{name: "agility: SHA2-512 mismatch beats SHA2-256 match", rrs: []Record{rec(3, 1, 1, fx.leaf), rec(3, 1, 2, fx.other)}, chain: full, names: mx1, wantErr: ErrNoMatch},
+		{name: "agility: SHA2-512 match", rrs: []Record{rec(3, 1, 1, fx.other), rec(3, 1, 2, fx.leaf)}, chain: full, names: mx1, want: EE, wantRec: 1},
+		{name: "agility: per selector", rrs: []Record{rec(3, 1, 2, fx.other), rec(3, 0, 1, fx.leaf)}, chain: full, names: mx1, want: EE, wantRec: 1},
+		{name: "agility: per usage", rrs: []Record{rec(3, 1, 2, fx.other), rec(2, 1, 1, fx.ca)}, chain: full, names: mx1, want: TA, wantRec: 1, depth: 2},
+		{name: "agility: Full is separate", rrs: []Record{rec(3, 1, 2, fx.other), rec(3, 1, 0, fx.leaf)}, chain: full, names: mx1, want: EE, wantRec: 1},
+		{name: "agility: a malformed stronger digest does not count", rrs: []Record{rec(3, 1, 1, fx.leaf), {Usage: 3, Selector: 1, MatchingType: 2, Data: make([]byte, 32)}}, chain: full, names: mx1, want: EE, wantRec: 0},
 		{name: "nil certificate in chain", rrs: []Record{rec(3, 1, 1, fx.leaf)}, chain: []*x509.Certificate{fx.leaf, nil}, names: mx1, wantAs: anyErr},
 	}
 }

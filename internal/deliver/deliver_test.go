@@ -208,3 +208,80 @@ func TestTwoTransactionsOnOneConnection(t *testing.T) {
 	}
 	c.Quit(ctx)
 }
+
+// TestWalkLimit: once WalkLimit has passed, no new connection is started; the last failure is
+// the result. Four hanging addresses at 200 ms each would take 800 ms; with a limit of 300 ms the
+// walk stops after the second.
+func TestWalkLimit(t *testing.T) {
+	d := &dialer{hang: map[string]bool{"192.0.2.1:25": true, "192.0.2.2:25": true, "192.0.2.3:25": true, "192.0.2.4:25": true}}
+	dl := deliverer(mxDNS, d)
+	dl.WalkLimit = 300 * time.Millisecond
+	res := dl.Deliver(t.Context(), newJob(t))
+	var ce *ConnectError
+	if !errors.As(res.Message.Err, &ce) || ce.Peer.String() != "192.0.2.2:25" {
+		t.Fatalf("err %v; want the connect error of the second address", res.Message.Err)
+	}
+	if got := strings.Join(d.tried, " "); got != "192.0.2.1:25 192.0.2.2:25" {
+		t.Errorf("tried %s; want two addresses", got)
+	}
+}
+
+// TestAddressCap: a host with 2,000 addresses gets 5 connection attempts, not 2,000.
+func TestAddressCap(t *testing.T) {
+	var many []netip.Addr
+	for i := range 2000 {
+		many = append(many, netip.AddrFrom4([4]byte{10, byte(i / 250), byte(i % 250), 1}))
+	}
+	f := fakeDNS{mx: map[string][]dns.MX{"example.test": {{Host: "mx.example.test", Pref: 10}}},
+		ip: map[string][]netip.Addr{"mx.example.test": many}}
+	d := &dialer{}
+	res := deliverer(f, d).Deliver(t.Context(), newJob(t))
+	if res.Message.Err == nil || len(d.tried) != 5 {
+		t.Errorf("%d connection attempts, result %v; want 5 refused attempts", len(d.tried), res.Message.Err)
+	}
+}
+
+// fakeTLSA answers TLSA lookups from a map by host and records the hosts asked.
+type fakeTLSA struct {
+	recs  map[string][]dns.TLSA
+	fail  map[string]bool
+	asked []string
+}
+
+func (f *fakeTLSA) LookupTLSA(_ context.Context, _ uint16, host string) ([]dns.TLSA, dns.Result, error) {
+	f.asked = append(f.asked, host)
+	if f.fail[host] {
+		return nil, dns.Result{}, &dns.Error{Name: host, Type: "TLSA", Err: dns.ErrTemporary}
+	}
+	if r, ok := f.recs[host]; ok {
+		return r, dns.Result{Authentic: true}, nil
+	}
+	return nil, dns.Result{Authentic: true}, &dns.Error{Name: host, Type: "TLSA", Err: dns.ErrNotFound}
+}
+
+// TestTLSAOrderForAlias: for a host that is an alias, TLSA comes from the expanded name when
+// it has records, else from the host's own name (RFC 7672 §2.2.2); a failure at the expanded
+// name fails the hop.
+func TestTLSAOrderForAlias(t *testing.T) {
+	rec := []dns.TLSA{{Usage: 3, Selector: 1, MatchingType: 1, Data: make([]byte, 32)}}
+	hop := route.Hop{Name: "mx.alias.test", Canonical: "real.test", Port: 25, MXAuthentic: true, AddrAuthentic: true}
+	tests := []struct {
+		name      string
+		f         *fakeTLSA
+		wantName  string
+		wantAsked string
+		wantErr   bool
+	}{
+		{"records at the expanded name", &fakeTLSA{recs: map[string][]dns.TLSA{"real.test": rec, "mx.alias.test": rec}}, "real.test", "real.test", false},
+		{"none there: the original", &fakeTLSA{recs: map[string][]dns.TLSA{"mx.alias.test": rec}}, "", "real.test mx.alias.test", false},
+		{"failure at the expanded name", &fakeTLSA{fail: map[string]bool{"real.test": true}, recs: map[string][]dns.TLSA{"mx.alias.test": rec}}, "real.test", "real.test", true},
+	}
+	for _, tt := range tests {
+		d := New(Config{TLSA: tt.f})
+		st := d.lookupTLSA(t.Context(), hop.Port, hop)
+		if st.Name != tt.wantName || (st.Err != nil) != tt.wantErr || strings.Join(tt.f.asked, " ") != tt.wantAsked ||
+			!tt.wantErr && len(st.Records) != 1 {
+			t.Errorf("%s: state %+v after asking %v; want name %q, asked %q, error %v", tt.name, st, tt.f.asked, tt.wantName, tt.wantAsked, tt.wantErr)
+		}
+	}
+}

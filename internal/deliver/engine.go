@@ -2,11 +2,13 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
 	"time"
 
+	"github.com/mxout/mxout/internal/idn"
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
 )
@@ -33,12 +35,22 @@ type Config struct {
 	TLSDestinations *qmailctl.TLSDestinations
 	DomainCerts     *qmailctl.DomainCerts
 	TLSA            TLSALookuper
+	// WalkLimit bounds the walk over the plan: no new connection is started once this much
+	// time has passed since the delivery began (one in progress runs to its end); 0 means
+	// DefaultWalkLimit.
+	WalkLimit time.Duration
 	// ClearAfterTLSFailure retries an address once in clear when its TLS handshake failed
 	// under a merely opportunistic policy (as Exim's tls_tempfail_tryclear), so that a server
 	// with broken TLS still gets its mail. Never under a mandatory policy, DANE included.
 	// mxout's own commands set it; qmail-remote keeps s/qmail's rule (only "?" does this).
 	ClearAfterTLSFailure bool
 }
+
+// DefaultWalkLimit is the WalkLimit when none is set. With at most 16 hosts of 5 addresses
+// (route), qmail's default timeouts (60 s to connect, 1200 s per reply) would otherwise let one
+// plan of dead or stalling servers keep a process for a day; after 15 minutes the last failure
+// is reported (temporarily) and the queue tries again later.
+const DefaultWalkLimit = 15 * time.Minute
 
 // Engine delivers jobs. Deliver runs one job on sessions of its own and closes them; a Pool
 // runs many jobs over sessions it keeps.
@@ -64,32 +76,43 @@ func (e *Engine) Deliver(ctx context.Context, job *Job) *Result {
 
 // walk routes job and opens sessions along the plan, address after address, until use takes
 // one (returns true). A failure to open moves on (qmail-remote contract, decision 3); when
-// every address failed, the last failure is the message's Outcome.
+// every address failed, or the walk limit passed, the last failure is the message's Outcome.
 func (e *Engine) walk(ctx context.Context, job *Job, res *Result, use func(*Session) bool) {
-	plan, err := e.plan(ctx, job.Host, res)
+	plan, dest, err := e.plan(ctx, job.Host, res)
 	if err != nil {
 		res.Message = classify(err)
 		return
 	}
-	e.walkPlan(ctx, plan, job, res, use)
+	e.walkPlan(ctx, plan, dest, job, res, use)
 }
 
-// walkPlan is walk once the plan is made.
-func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, job *Job, res *Result, use func(*Session) bool) {
+// walkPlan is walk once the plan is made for dest (in A-labels).
+func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, job *Job, res *Result, use func(*Session) bool) {
+	stop := time.Now().Add(e.walkLimit())
 	var last error
 	var lastHost string
 	var lastPeer netip.AddrPort
 	for _, hop := range plan.Hops {
-		lastHost = hop.Name
-		pol, port, err := e.policy(ctx, job, res.Destination, hop)
+		if last != nil && time.Now().After(stop) {
+			break
+		}
+		name := hop.Name
+		if name == dest {
+			name = res.Destination // the destination itself (implicit MX, relay): as the user wrote it
+		}
+		lastHost = name
+		pol, port, err := e.policy(ctx, job, dest, hop)
 		if err != nil {
 			last = err // a hop whose TLS requirements cannot be settled is not tried (fail closed)
 			continue
 		}
 		for _, addr := range hop.Addrs {
+			if last != nil && time.Now().After(stop) {
+				break
+			}
 			peer := netip.AddrPortFrom(addr, port)
 			lastPeer = peer
-			s, err := e.Open(ctx, hop.Name, peer, pol)
+			s, err := e.Open(ctx, name, peer, pol)
 			if err != nil {
 				last = err
 				continue
@@ -103,6 +126,13 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, job *Job, res *
 	res.Message.Host, res.Message.Peer = lastHost, lastPeer
 }
 
+func (e *Engine) walkLimit() time.Duration {
+	if e.WalkLimit <= 0 {
+		return DefaultWalkLimit
+	}
+	return e.WalkLimit
+}
+
 // groupKey names the sessions a job may share: those to the same destination, opened under
 // the same TLS rules. Rules may depend on the sender's domain (tlsdestinations "|domain",
 // domaincerts); only then is the sender's domain part of the key.
@@ -113,15 +143,35 @@ func (e *Engine) groupKey(dest, sender string) string {
 	return dest
 }
 
-// plan applies the static routes, then MX routing.
-func (e *Engine) plan(ctx context.Context, host string, res *Result) (*route.Plan, error) {
+// plan applies the static routes, then MX routing, to the A-label form of host. It returns the
+// plan and the destination it was made for, in A-labels: the host, or the static route's relay.
+// The destination is converted once, here, and that form is used for every lookup, every
+// tlsdestinations and smtproutes match and SNI (control files convert their keys the same way
+// when read). Result.Destination, the host name of the destination itself and
+// route.Error.Name keep the bytes the user gave, for the reports.
+func (e *Engine) plan(ctx context.Context, host string, res *Result) (*route.Plan, string, error) {
+	dest := idn.Host(host)
 	if e.Routes != nil {
-		if r, ok := e.Routes.Lookup(host); ok && !r.MX() {
+		if r, ok := e.Routes.Lookup(dest); ok && !r.MX() {
 			res.Destination = r.Relay
-			return e.Planner.Relay(ctx, r.Relay, r.Addr, r.Port)
+			relay := idn.Host(r.Relay)
+			plan, err := e.Planner.Relay(ctx, relay, r.Addr, r.Port)
+			return plan, relay, asGiven(err, r.Relay)
 		}
 	}
-	return e.Planner.Domain(ctx, host)
+	plan, err := e.Planner.Domain(ctx, dest)
+	return plan, dest, asGiven(err, host)
+}
+
+// asGiven names the destination in a routing error as the user wrote it, for the report.
+func asGiven(err error, name string) error {
+	var re *route.Error
+	if !errors.As(err, &re) {
+		return err
+	}
+	named := *re
+	named.Name = name
+	return &named
 }
 
 func (e *Engine) dial(ctx context.Context, peer netip.AddrPort) (net.Conn, error) {

@@ -92,13 +92,12 @@ func NewPool(e *Engine, o PoolOptions) *Pool {
 func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 	for try := 1; ; try++ {
 		res := newResult(job)
-		plan, err := p.e.plan(ctx, job.Host, res)
+		plan, dest, err := p.e.plan(ctx, job.Host, res)
 		if err != nil {
 			res.Message = classify(err)
 			res.finish()
 			return res
 		}
-		dest := res.Destination
 		group := p.e.groupKey(dest, job.Sender)
 		s, err := p.acquire(ctx, group, dest)
 		if err != nil {
@@ -121,7 +120,7 @@ func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 		}
 		// A slot is ours: walk the plan to open a session.
 		var got *Session
-		p.e.walkPlan(ctx, plan, job, res, func(ns *Session) bool {
+		p.e.walkPlan(ctx, plan, dest, job, res, func(ns *Session) bool {
 			got = ns
 			return true
 		})

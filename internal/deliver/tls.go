@@ -36,8 +36,26 @@ func (e *Engine) policy(ctx context.Context, job *Job, dest string, hop route.Ho
 
 // lookupTLSA asks for _port._tcp.host. Only an authenticated answer counts; a failed lookup
 // (bogus or SERVFAIL) makes the hop unusable, since an attacker could cause it (RFC 7672 §2.2.1).
+//
+// When the host is an alias (hop.Canonical), the records are looked up at the expanded name
+// first, and at the host's own name only when the expanded name securely has none (RFC 7672
+// §2.2.2, RFC 7671 §7). The caller asks only for hops whose address answers were all
+// authenticated, so every CNAME on the way was secure; a failure at the expanded name fails the
+// hop as any other.
 func (e *Engine) lookupTLSA(ctx context.Context, port uint16, hop route.Hop) tlspolicy.TLSAState {
-	recs, res, err := e.TLSA.LookupTLSA(ctx, port, hop.Name)
+	if hop.Canonical != "" && !strings.EqualFold(hop.Canonical, hop.Name) {
+		st := e.tlsaAt(ctx, port, hop.Canonical)
+		if st.Err != nil || st.Secure && len(st.Records) > 0 {
+			st.Name = hop.Canonical
+			return st
+		}
+	}
+	return e.tlsaAt(ctx, port, hop.Name)
+}
+
+// tlsaAt looks up the TLSA records of _port._tcp.host.
+func (e *Engine) tlsaAt(ctx context.Context, port uint16, host string) tlspolicy.TLSAState {
+	recs, res, err := e.TLSA.LookupTLSA(ctx, port, host)
 	st := tlspolicy.TLSAState{Looked: true, Secure: res.Authentic}
 	switch {
 	case errors.Is(err, dns.ErrNotFound):

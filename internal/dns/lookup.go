@@ -23,6 +23,10 @@ type Result struct {
 	// records, a NODATA denial (no records, nil error) or an NXDOMAIN (ErrNotFound) alike;
 	// it is false on a temporary failure and when no query was sent.
 	Authentic bool
+	// Canonical is the end of the CNAME chain when the name looked up was an alias: the fully
+	// expanded name, in A-labels without the final dot. It is "" when no CNAME was followed.
+	// DANE looks TLSA records up there first when the chain is secure (RFC 7672 §2.2.2).
+	Canonical string
 }
 
 // MX is one mail exchanger (RFC 1035 §3.3.9).
@@ -73,10 +77,21 @@ func mxRecords(rrs []mdns.RR) []MX {
 // LookupTLSA returns the TLSA records of _port._tcp.host (RFC 6698 §3, RFC 7672 §2.2.3).
 // NODATA is an empty slice with a nil error; an NXDOMAIN is ErrNotFound with Result saying
 // whether that denial was authenticated, which DANE needs to tell "no TLSA" from "unknown".
+//
+// host is converted to A-labels before the owner name is built: IDNA refuses the '_' of
+// "_25._tcp", so converting the whole owner would fail. A host from which no owner name can be
+// made (not convertible, an empty label, too long) is a temporary failure without a query,
+// never ErrNotFound: a caller must not read it as "no TLSA records", since the name it meant may
+// well publish them (RFC 7672 §2.2: a TLSA lookup that fails makes the host unusable).
 func (r *Resolver) LookupTLSA(ctx context.Context, port uint16, host string) ([]TLSA, Result, error) {
 	owner := fmt.Sprintf("_%d._tcp.%s", port, host)
-	if _, err := queryName(host); err != nil { // or "" would become "_25._tcp."
-		return nil, Result{}, &Error{Name: owner, Type: "TLSA", Err: err}
+	qhost, err := queryName(host) // or "" would become "_25._tcp."
+	if err == nil {
+		owner = fmt.Sprintf("_%d._tcp.%s", port, strings.TrimSuffix(qhost, "."))
+		_, err = queryName(owner)
+	}
+	if err != nil {
+		return nil, Result{}, &Error{Name: owner, Type: "TLSA", Err: temporary(errBadName)}
 	}
 	rrs, res, err := r.resolve(ctx, owner, mdns.TypeTLSA)
 	if err != nil {
@@ -128,6 +143,7 @@ func (r *Resolver) LookupIP(ctx context.Context, name string) ([]netip.Addr, Res
 	var addrs []netip.Addr
 	res := Result{Authentic: true}
 	var temp, notFound error
+	canonical := map[string]bool{}
 	for _, h := range halves {
 		switch {
 		case errors.Is(h.err, ErrTemporary):
@@ -138,6 +154,11 @@ func (r *Resolver) LookupIP(ctx context.Context, name string) ([]netip.Addr, Res
 		}
 		res.Authentic = res.Authentic && h.res.Authentic
 		addrs = appendAddrs(addrs, h.rrs)
+		canonical[strings.ToLower(h.res.Canonical)] = true
+		res.Canonical = h.res.Canonical
+	}
+	if len(canonical) > 1 {
+		res.Canonical = "" // the two families disagree on where the alias leads: use neither
 	}
 	switch {
 	case len(addrs) > 0:
@@ -192,6 +213,9 @@ func (r *Resolver) resolve(ctx context.Context, name string, qtype uint16) ([]md
 		links += n
 		if err == nil && links > maxCNAMEs {
 			err = errLongChain
+		}
+		if links > 0 {
+			res.Canonical = strings.ToLower(strings.TrimSuffix(end, "."))
 		}
 		switch {
 		case err != nil:

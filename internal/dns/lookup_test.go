@@ -254,6 +254,53 @@ func TestLookupTLSA(t *testing.T) {
 	}
 }
 
+// TestCanonicalName: LookupIP says where an alias leads (the expanded name DANE looks TLSA up
+// at first, RFC 7672 §2.2.2), whether the server followed the chain or we did, and nothing for a
+// name that is not an alias.
+func TestCanonicalName(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.Start(t, dnstest.Zone{
+		"alias.test. A":    {AD: true, Answer: []string{"alias.test. 60 IN CNAME mid.test.", "mid.test. 60 IN CNAME Real.Test.", "real.test. 60 IN A 192.0.2.7"}},
+		"alias.test. AAAA": {AD: true, Answer: []string{"alias.test. 60 IN CNAME mid.test."}},
+		"mid.test. AAAA":   {AD: true, Answer: []string{"mid.test. 60 IN CNAME real.test."}},
+		"real.test. AAAA":  {AD: true},
+		"plain.test. A":    {AD: true, Answer: []string{"plain.test. 60 IN A 192.0.2.8"}},
+		"plain.test. AAAA": {AD: true},
+		"split.test. A":    {AD: true, Answer: []string{"split.test. 60 IN CNAME one.test.", "one.test. 60 IN A 192.0.2.9"}},
+		"split.test. AAAA": {AD: true, Answer: []string{"split.test. 60 IN CNAME two.test.", "two.test. 60 IN AAAA 2001:db8::9"}},
+	})
+	r := resolverFor(srv)
+	for name, want := range map[string]string{"alias.test": "real.test", "plain.test": "", "split.test": ""} {
+		_, res, err := r.LookupIP(context.Background(), name)
+		if err != nil || res.Canonical != want || !res.Authentic {
+			t.Errorf("LookupIP(%q) = %+v, %v; want Canonical %q, authentic", name, res, err, want)
+		}
+	}
+}
+
+// TestLookupTLSAInternationalName: the owner of an IDN host is built from its A-labels. IDNA
+// refuses the '_' of "_25._tcp", so converting the whole owner failed, and that failure was an
+// ErrNotFound that callers read as "no TLSA records": mail went out in clear.
+func TestLookupTLSAInternationalName(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.Start(t, dnstest.Zone{
+		"_25._tcp.mx.xn--bcher-kva.example. TLSA": {AD: true, Answer: []string{
+			"_25._tcp.mx.xn--bcher-kva.example. 60 IN TLSA 3 1 1 0a0b"}},
+	})
+	r := resolverFor(srv)
+	for _, host := range []string{"mx.bücher.example", "MX.BÜCHER.example.", "mx.xn--bcher-kva.example"} {
+		got, res, err := r.LookupTLSA(context.Background(), 25, host)
+		want := []TLSA{{3, 1, 1, []byte{10, 11}}}
+		if err != nil || !res.Authentic || !reflect.DeepEqual(got, want) {
+			t.Errorf("LookupTLSA(25, %q) = %v, %+v, %v; want %v, authentic", host, got, res, err, want)
+		}
+	}
+	_, _, err := r.LookupTLSA(context.Background(), 25, "-bücher.example")
+	if !errors.Is(err, ErrTemporary) || errors.Is(err, ErrNotFound) {
+		t.Errorf("LookupTLSA of an IDN that IDNA refuses: %v; want ErrTemporary", err)
+	}
+}
+
 func TestTruncatedAnswerUsesTCP(t *testing.T) {
 	t.Parallel()
 	var big []string

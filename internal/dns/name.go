@@ -4,9 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
-	"golang.org/x/net/idna"
+	"github.com/mxout/mxout/internal/idn"
 )
 
 // Limits of a name in presentation form without the final dot (RFC 1035 §2.3.4: 255 octets
@@ -16,7 +15,7 @@ const (
 	maxLabelLen = 63
 )
 
-var errBadName = errors.New("not a valid domain name") // a cause after ErrNotFound
+var errBadName = errors.New("not a valid domain name") // a cause after ErrNotFound (ErrTemporary for TLSA)
 
 // queryName turns a caller's name into the absolute ASCII name that is sent: one trailing dot
 // is accepted and added if missing, and a name with non-ASCII characters is converted to its
@@ -33,7 +32,7 @@ func queryName(name string) (string, error) {
 		return "", badName()
 	}
 	if !isASCII(name) {
-		a, ok := toASCII(name)
+		a, ok := idn.ToASCII(name)
 		if !ok {
 			return "", badName()
 		}
@@ -47,14 +46,7 @@ func queryName(name string) (string, error) {
 
 func badName() error { return fmt.Errorf("%w: %w", ErrNotFound, errBadName) }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
+func isASCII(s string) bool { return idn.IsASCII(s) }
 
 // validASCIIName reports whether name (without the final dot) has labels of 1 to 63
 // characters from letters, digits, '-' and '_', and at most 253 characters in all.
@@ -75,14 +67,4 @@ func validASCIIName(name string) bool {
 		}
 	}
 	return true
-}
-
-// toASCII converts a name with non-ASCII characters to A-labels (RFC 5891 §5) with the IDNA2008
-// lookup profile of golang.org/x/net/idna (UTS #46 mapping, NFC, context and bidi rules).
-func toASCII(name string) (string, bool) {
-	if !utf8.ValidString(name) {
-		return "", false
-	}
-	a, err := idna.Lookup.ToASCII(name)
-	return a, err == nil
 }

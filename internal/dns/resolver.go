@@ -44,7 +44,13 @@ type Resolver struct {
 // "options attempts:". A resolv.conf without nameserver lines means 127.0.0.1, as in
 // resolv.conf(5). It only reads the environment and that file; no query is sent.
 func FromEnv() (*Resolver, error) {
-	return fromEnv(os.Getenv("MXOUT_DNS"), resolvConf)
+	return FromList(os.Getenv("MXOUT_DNS"))
+}
+
+// FromList is FromEnv with list as the value of $MXOUT_DNS, for callers that read their
+// environment through a function of their own.
+func FromList(list string) (*Resolver, error) {
+	return fromEnv(list, resolvConf)
 }
 
 func fromEnv(list, path string) (*Resolver, error) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mxout/mxout/internal/idn"
 )
 
 // maxFileSize bounds what is read from one control file. Control files are
@@ -102,6 +104,19 @@ func asciiLower(s string) string {
 		}
 	}
 	return s
+}
+
+// hostKey is the form in which a host-name table key (smtproutes, tlsdestinations) is stored:
+// A-labels (RFC 5891 §5, the profile of internal/idn), a leading '.' kept, ASCII lower case.
+// Lookups pass names in A-labels (deliver converts the destination once), so a key written in
+// Unicode and one written in A-labels both match. A key IDNA refuses is kept as written and
+// matches only the same bytes, as before conversion existed.
+func hostKey(key string) string {
+	dot, host := "", key
+	if rest, ok := strings.CutPrefix(key, "."); ok {
+		dot, host = ".", rest
+	}
+	return asciiLower(dot + idn.Host(host))
 }
 
 // suffixKeys returns the keys of qmail's domain suffix search for name:

@@ -36,7 +36,7 @@ func (f routeFile) parse(lines []line) (*Routes, error) {
 		if reason != "" {
 			return nil, &FileError{File: f.name, Line: l.n, Reason: reason}
 		}
-		r.m[asciiLower(key)] = rt
+		r.m[hostKey(key)] = rt
 	}
 	return r, nil
 }

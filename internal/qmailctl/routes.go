@@ -62,7 +62,7 @@ func (r Route) MX() bool { return r.mx }
 // and inside Routing also qmtproutes and authsenders. The zero value and nil
 // hold no routes. It is read-only after Load and safe for concurrent use.
 type Routes struct {
-	m map[string]Route // key lowered with asciiLower
+	m map[string]Route // key in A-labels, lowered with asciiLower (hostKey)
 }
 
 // parseRoute parses the value of one netqmail smtproutes line (netqmail
@@ -152,7 +152,8 @@ func unbracket(s string) string {
 // are tried from most to least specific: "a.b.test", ".b.test", ".test",
 // then the empty key; the first hit wins and ok is true. A hit whose MX()
 // is true ends the search: no less specific key is tried. Comparison is
-// ASCII case-insensitive. Lookup on a nil *Routes finds nothing.
+// ASCII case-insensitive; host must be in A-labels to match a key written
+// in Unicode. Lookup on a nil *Routes finds nothing.
 func (r *Routes) Lookup(host string) (Route, bool) {
 	if r == nil {
 		return Route{}, false

@@ -36,6 +36,10 @@ func TestRoutesLookup(t *testing.T) {
 			Route{Relay: "exact.test", Port: 25}, true},
 		{"longer suffix first", ".test:tld.test\n.example.test:dom.test\n", "a.example.test",
 			Route{Relay: "dom.test", Port: 25}, true},
+		// Keys are stored in A-labels; lookups come in A-labels (deliver converts the host).
+		{"unicode key", "bücher.example:relay.test\n", "xn--bcher-kva.example", Route{Relay: "relay.test", Port: 25}, true},
+		{"unicode suffix key", ".BÜCHER.example:relay.test\n", "mx.xn--bcher-kva.example", Route{Relay: "relay.test", Port: 25}, true},
+		{"a-label key", "xn--bcher-kva.example:relay.test\n", "xn--bcher-kva.example", Route{Relay: "relay.test", Port: 25}, true},
 		{"leading blank in key", " example.test:relay.test\n", "example.test", Route{}, false},
 		{"no colon ignored", "example.test relay.test\n", "example.test", Route{}, false},
 		{"comment ignored", "#example.test:relay.test\n", "example.test", Route{}, false},

@@ -15,7 +15,7 @@ type TLSDestinations struct {
 	Fallback      bool // "?": plaintext retry after TLS protocol errors, for every host
 	NoTLSA        bool // "/": no TLSA lookups at all
 
-	rules map[string][]*TLSRule // lower-cased key -> rules, last line first
+	rules map[string][]*TLSRule // prefix + host in A-labels, lower-cased (tlsKey) -> rules, last line first
 }
 
 // perHostPrefixes is the lookup order of prefixes for one candidate key.
@@ -47,7 +47,8 @@ var prefixKinds = map[byte]TLSRuleKind{
 // order "!", "%", "=", "~", none, "-", "?", "/", where "%" and "=" match the
 // exact host only. Then "=*", "~*", "+*", "-*", "/*". So the most specific
 // key wins, whatever its prefix (s/qmail 3.x tried each prefix over all
-// suffixes first). Keys compare ASCII case-insensitively. Among rules with
+// suffixes first). Keys compare ASCII case-insensitively, in A-labels: host
+// must be in A-labels to match a key written in Unicode. Among rules with
 // equal keys the later line is tried first; a rule with a SenderDomain is
 // skipped unless senderDomain is that domain or a subdomain of it.
 func (d *TLSDestinations) Lookup(host, senderDomain string) *TLSRule {
@@ -107,10 +108,24 @@ func parseTLSDestinations(lines []line) (*TLSDestinations, error) {
 			return nil, tlsError(l.n, reason)
 		}
 		r.Line = l.n
-		k := asciiLower(key)
+		k := tlsKey(key)
 		d.rules[k] = append([]*TLSRule{r}, d.rules[k]...)
 	}
 	return d, nil
+}
+
+// tlsKey is the map key of a valid rule key: a global as it is, a per-host key as its prefix
+// and the host's hostKey form.
+func tlsKey(key string) string {
+	for _, g := range globalRules {
+		if key == g.key {
+			return key
+		}
+	}
+	if _, ok := prefixKinds[key[0]]; ok {
+		return key[:1] + hostKey(key[1:])
+	}
+	return hostKey(key)
 }
 
 func tlsError(n int, reason string) error {

@@ -316,3 +316,22 @@ func TestTLSRuleKind(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSLookupInternationalKeys: per-host keys are stored in A-labels, so a rule written in
+// Unicode matches the A-label host deliver looks up with, as one written in A-labels does.
+func TestTLSLookupInternationalKeys(t *testing.T) {
+	d := tlsFrom(t, "=mx.bücher.example:\n~.MÜNCHEN.example:\nxn--caf-dma.example:/ca\n-*:\n")
+	tests := []struct {
+		host, key string
+	}{
+		{"mx.xn--bcher-kva.example", "=mx.bücher.example"},
+		{"mx.xn--mnchen-3ya.example", "~.MÜNCHEN.example"},
+		{"xn--caf-dma.example", "xn--caf-dma.example"},
+		{"xn--bcher-kva.example", "-*"},
+	}
+	for _, tt := range tests {
+		if r := d.Lookup(tt.host, ""); r == nil || r.Key != tt.key {
+			t.Errorf("Lookup(%q) = %+v; want the rule %q", tt.host, r, tt.key)
+		}
+	}
+}

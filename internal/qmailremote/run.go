@@ -54,7 +54,7 @@ func Report(ctx context.Context, args []string, stdin io.Reader, getenv func(str
 		return report.Message(report.ReadMessage)
 	}
 	defer msg.Close()
-	resolver := &lazyResolver{}
+	resolver := &lazyResolver{servers: getenv("MXOUT_DNS")}
 	e := deliver.New(deliver.Config{
 		HeloHost:        cfg.HeloHost,
 		TimeoutConnect:  atLeastOneSecond(cfg.TimeoutConnect),
@@ -94,15 +94,17 @@ func smtpPort(s string) (uint16, error) {
 }
 
 // lazyResolver reads the resolver configuration on the first lookup only: a delivery through a
-// static route to an address literal never needs it, and start-up stays cheap.
+// static route to an address literal never needs it, and start-up stays cheap. servers is
+// $MXOUT_DNS as Run's getenv gives it.
 type lazyResolver struct {
-	once sync.Once
-	r    *dns.Resolver
-	err  error
+	servers string
+	once    sync.Once
+	r       *dns.Resolver
+	err     error
 }
 
 func (l *lazyResolver) get() (*dns.Resolver, error) {
-	l.once.Do(func() { l.r, l.err = dns.FromEnv() })
+	l.once.Do(func() { l.r, l.err = dns.FromList(l.servers) })
 	return l.r, l.err
 }
 

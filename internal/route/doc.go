@@ -15,7 +15,8 @@
 // Where this differs from qmail-remote (each is said again at the code that does it):
 //   - a temporary lookup failure of one MX host does not fail the delivery while other hosts
 //     have addresses (qmail gives up temporarily as soon as one host fails);
-//   - at most 16 MX hosts are used (qmail has no bound);
+//   - at most 16 MX hosts are used, with at most 5 addresses each, both cut after the loop
+//     check has seen every host and address (qmail has no bound);
 //   - addresses are IPv6 first, then IPv4, and an address listed under several hosts is
 //     tried once, under the best one;
 //   - a null MX is a permanent failure of its own kind (qmail has no null MX);

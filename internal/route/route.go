@@ -13,10 +13,23 @@ import (
 	"github.com/mxout/mxout/internal/dns"
 )
 
-// maxHosts bounds the MX hosts of one plan, so that one domain cannot make us resolve (and
-// later try) hundreds of hosts. The best ones by preference are kept. qmail has no bound; 16
-// is well above what real domains publish.
+// maxHosts bounds the MX hosts of one plan, so that one domain cannot make us try hundreds of
+// hosts. The best ones by preference are kept, after the loop check. qmail has no bound; 16 is
+// well above what real domains publish.
 const maxHosts = 16
+
+// maxLookups bounds the MX hosts whose addresses are looked up. It is more than maxHosts because
+// the loop check must see every host of the preference at which the cut falls: with 20 equal MX
+// of which one is this machine, cutting to 16 first would drop this machine from the plan in a
+// fifth of the runs and deliver to a peer instead of failing (#5.4.6). A preference shared by
+// more hosts than this is cut, and the loop check cannot see the rest.
+const maxLookups = 64
+
+// maxAddrsPerHost bounds the addresses tried for one host (Postfix's smtp_mx_address_limit is 5
+// in all): an answer of 64 KiB holds some 4,000 A records, and each costs a connection attempt
+// of up to timeoutconnect. IPv6 still comes first, but a host with both families keeps at least
+// one IPv4 address.
+const maxAddrsPerHost = 5
 
 // Lookuper is the DNS a Planner needs. *dns.Resolver implements it. Errors must wrap
 // dns.ErrNotFound for a name that does not exist; any other error counts as temporary.
@@ -32,6 +45,7 @@ type Hop struct {
 	Pref          int          // MX preference; 0 for relays, literals and the implicit MX
 	Addrs         []netip.Addr // in the order to try: IPv6, then IPv4; never empty
 	Port          uint16       // TCP port
+	Canonical     string       // the CNAME-expanded name when Name is an alias (see dns.Result), else ""
 	MXAuthentic   bool         // the MX answer (or the NODATA that made the implicit MX) was DNSSEC-authenticated; false for relays and literals
 	AddrAuthentic bool         // the address answer was authenticated; false for literals
 }
@@ -62,7 +76,7 @@ func (p *Planner) port() uint16 {
 // Domain plans delivery to domain by MX (RFC 5321 §5.1), or directly to an address literal
 // ("[192.0.2.1]", "[IPv6:2001:db8::1]", "[2001:db8::1]" or a bare dotted quad "192.0.2.1")
 // without DNS. Hops come sorted by preference, in random order among equal preferences, at
-// most 16 of them. Errors are *Error.
+// most 16 of them, each with at most 5 addresses. Errors are *Error.
 func (p *Planner) Domain(ctx context.Context, domain string) (*Plan, error) {
 	if a, ok := parseLiteral(domain); ok {
 		hop := Hop{Name: domain, Addrs: []netip.Addr{a}, Port: p.port()}
@@ -109,10 +123,10 @@ func (p *Planner) Relay(ctx context.Context, relay string, addr netip.Addr, port
 	if err != nil {
 		return nil, lookupError(relay, err)
 	}
-	if hop.Addrs = orderAddrs(addrs); len(hop.Addrs) == 0 {
+	if hop.Addrs = capAddrs(orderAddrs(addrs)); len(hop.Addrs) == 0 {
 		return nil, &Error{Kind: KindNoAddress, Name: relay}
 	}
-	hop.AddrAuthentic = res.Authentic
+	hop.AddrAuthentic, hop.Canonical = res.Authentic, res.Canonical
 	return &Plan{Domain: relay, Hops: []Hop{hop}}, nil
 }
 
@@ -122,7 +136,8 @@ func (p *Planner) implicitMX(ctx context.Context, domain string, mxAuthentic boo
 	if err != nil {
 		return nil, lookupError(domain, err)
 	}
-	hop := Hop{Name: domain, Addrs: orderAddrs(addrs), Port: p.port(), MXAuthentic: mxAuthentic, AddrAuthentic: res.Authentic}
+	hop := Hop{Name: domain, Addrs: orderAddrs(addrs), Port: p.port(), Canonical: res.Canonical,
+		MXAuthentic: mxAuthentic, AddrAuthentic: res.Authentic}
 	if len(hop.Addrs) == 0 {
 		return nil, &Error{Kind: KindNoAddress, Name: domain}
 	}
@@ -148,8 +163,9 @@ type mxHost struct {
 }
 
 // mxHosts turns MX records into the hosts to resolve: sorted by preference, shuffled among
-// equal preferences (RFC 5321 §5.1), each host once (at its best preference), at most
-// maxHosts. A domain whose only targets are "." has a null MX (RFC 7505 §3).
+// equal preferences (RFC 5321 §5.1), each host once (at its best preference): the best maxHosts,
+// and the rest of the preference the maxHosts-th host has, up to maxLookups in all. A domain
+// whose only targets are "." has a null MX (RFC 7505 §3).
 func mxHosts(domain string, mxs []dns.MX) ([]mxHost, error) {
 	hosts := make([]mxHost, 0, len(mxs))
 	for _, mx := range mxs {
@@ -172,7 +188,11 @@ func mxHosts(domain string, mxs []dns.MX) ([]mxHost, error) {
 		seen[key] = true
 		return dup
 	})
-	return hosts[:min(len(hosts), maxHosts)], nil
+	n := min(len(hosts), maxHosts)
+	for n > 0 && n < len(hosts) && n < maxLookups && hosts[n].pref == hosts[n-1].pref {
+		n++
+	}
+	return hosts[:n], nil
 }
 
 // tempFailure remembers the best (lowest) preference among MX hosts whose lookup failed
@@ -219,7 +239,7 @@ func (p *Planner) resolveHosts(ctx context.Context, domain string, hosts []mxHos
 			continue
 		}
 		if addrs := orderAddrs(a.addrs); len(addrs) > 0 {
-			hops = append(hops, Hop{Name: h.name, Pref: h.pref, Addrs: addrs, Port: p.port(),
+			hops = append(hops, Hop{Name: h.name, Pref: h.pref, Addrs: addrs, Port: p.port(), Canonical: a.res.Canonical,
 				MXAuthentic: mxAuthentic, AddrAuthentic: a.res.Authentic})
 		}
 	}
@@ -235,8 +255,10 @@ func (p *Planner) resolveHosts(ctx context.Context, domain string, hosts []mxHos
 // checkLoop applies qmail's "best MX is me" rule (RFC 5321 §5.1): prefme is the lowest
 // preference of a hop with an address of this machine, and every hop at or after prefme is
 // dropped. Nothing left is KindLoop, unless a host better than prefme failed to resolve for
-// now (temp), which makes it KindTemporary: that host may be the one to deliver to. An
-// address listed under several hops is kept only under the first.
+// now (temp), which makes it KindTemporary: that host may be the one to deliver to. Only then
+// are the hops cut to maxHosts (the check must see them all), an address listed under several
+// hops kept only under the first, and each hop's addresses cut to maxAddrsPerHost (the check
+// must see those too).
 func (p *Planner) checkLoop(domain string, hops []Hop, temp tempFailure) (*Plan, error) {
 	prefme := -1
 	for _, h := range hops {
@@ -253,20 +275,44 @@ func (p *Planner) checkLoop(domain string, hops []Hop, temp tempFailure) (*Plan,
 		}
 		return nil, &Error{Kind: KindLoop, Name: domain}
 	}
-	return &Plan{Domain: domain, Hops: dedupeAcross(hops)}, nil
+	hops = dedupeAcross(hops[:min(len(hops), maxHosts)])
+	for i := range hops {
+		hops[i].Addrs = capAddrs(hops[i].Addrs)
+	}
+	return &Plan{Domain: domain, Hops: hops}, nil
 }
 
 // orderAddrs returns addrs without invalid entries and duplicates, IPv4-mapped IPv6 addresses
 // as IPv4, IPv6 before IPv4, and otherwise in the order given.
 func orderAddrs(addrs []netip.Addr) []netip.Addr {
 	out := make([]netip.Addr, 0, len(addrs))
+	seen := make(map[netip.Addr]bool, len(addrs)) // thousands of records must not cost millions of compares
 	for _, a := range addrs {
-		if a = a.Unmap(); a.IsValid() && !slices.Contains(out, a) {
+		if a = a.Unmap(); a.IsValid() && !seen[a] {
+			seen[a] = true
 			out = append(out, a)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b netip.Addr) int { return cmp.Compare(family(a), family(b)) })
 	return out
+}
+
+// capAddrs keeps at most maxAddrsPerHost of addrs (ordered by orderAddrs): the first IPv6
+// addresses, then the first IPv4 ones, with room for at least one IPv4 address when there is one.
+func capAddrs(addrs []netip.Addr) []netip.Addr {
+	if len(addrs) <= maxAddrsPerHost {
+		return addrs
+	}
+	n6 := slices.IndexFunc(addrs, netip.Addr.Is4)
+	if n6 < 0 {
+		n6 = len(addrs)
+	}
+	keep6 := min(n6, maxAddrsPerHost)
+	if keep6 == maxAddrsPerHost && n6 < len(addrs) {
+		keep6--
+	}
+	keep4 := min(len(addrs)-n6, maxAddrsPerHost-keep6)
+	return append(slices.Clip(addrs[:keep6]), addrs[n6:n6+keep4]...)
 }
 
 // family sorts IPv6 (0) before IPv4 (1).

@@ -333,3 +333,25 @@ func TestError(t *testing.T) {
 		t.Errorf("Error with cause: %q, unwraps to ErrNotFound: %v", e.Error(), errors.Is(e, dns.ErrNotFound))
 	}
 }
+
+func TestCapAddrs(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want []netip.Addr }{
+		{ips("2001:db8::1", "192.0.2.1"), ips("2001:db8::1", "192.0.2.1")},
+		{ips("2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5", "2001:db8::6"),
+			ips("2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5")},
+		// Both families: IPv6 first, but one IPv4 address keeps its place.
+		{ips("2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5", "192.0.2.1", "192.0.2.2"),
+			ips("2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "192.0.2.1")},
+		{ips("2001:db8::1", "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5"),
+			ips("2001:db8::1", "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4")},
+		{ips("192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6"),
+			ips("192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5")},
+	}
+	for _, tt := range tests {
+		in := slices.Clone(tt.in)
+		if got := capAddrs(in); !slices.Equal(got, tt.want) || !slices.Equal(in, tt.in) {
+			t.Errorf("capAddrs(%v) = %v (input now %v); want %v", tt.in, got, in, tt.want)
+		}
+	}
+}

@@ -46,7 +46,9 @@ import (
 //     hash equals the pin. Nothing else is checked (no chain, no name, no
 //     dates), as with s/qmail.
 //   - DANE: the chain matches a usable TLSA record (dane.Verify), with
-//     ServerName and Destination as reference identifiers (RFC 7672 §3.2.2);
+//     ServerName and Destination as reference identifiers (RFC 7672 §3.2.2),
+//     after TLSAState.Name when the records were found at a CNAME-expanded
+//     name, which is then also the SNI (RFC 7672 §2.2.2, §8.1);
 //     Facts.Verified says whether DANE-EE or DANE-TA matched.
 //
 // The subject common name is never used for names (RFC 6125 §6.4.4 allows it
@@ -69,7 +71,11 @@ import (
 // issuers it names (as OpenSSL does).
 func (p *Policy) Config() (*tls.Config, *Facts) {
 	f := &Facts{Policy: p.Name()}
-	name, _ := refName(p.serverName)
+	sni := p.serverName
+	if len(p.DANE) > 0 && p.tlsaName != "" {
+		sni = p.tlsaName // the TLSA base domain (RFC 7672 §8.1)
+	}
+	name, _ := refName(sni)
 	cfg := &tls.Config{
 		ServerName:         name,
 		InsecureSkipVerify: true, // VerifyConnection below checks everything Require asks for
@@ -178,11 +184,12 @@ func (p *Policy) verifyPin(leaf *x509.Certificate) error {
 	return nil
 }
 
-// verifyDANE runs dane.Verify with the reference identifiers ServerName and
-// Destination (RFC 7672 §3.2.2), leaving out IP literals.
+// verifyDANE runs dane.Verify with the reference identifiers: the
+// CNAME-expanded name the records were found at, if any, ServerName and
+// Destination (RFC 7672 §3.2.2, RFC 7671 §7), leaving out IP literals.
 func (p *Policy) verifyDANE(certs []*x509.Certificate) (Verified, error) {
 	var names []string
-	for _, n := range []string{p.serverName, p.destination} {
+	for _, n := range []string{p.tlsaName, p.serverName, p.destination} {
 		if name, ip := refName(n); name != "" && !ip.IsValid() && !contains(names, name) {
 			names = append(names, name)
 		}

@@ -180,6 +180,10 @@ func TestVerifyDANE(t *testing.T) {
 		{name: "ta by destination", rules: "*:\n", dest: "mx.example.test", host: "mx.hoster.test", tlsa: secure(ta), server: c.Leaf, want: VerifiedDANETA},
 		{name: "ta wrong name", rules: "*:\n", dest: "other.test", host: "mx.other.test", tlsa: secure(ta), server: c.Leaf, wantErr: ErrDANE},
 		{name: "ta mismatch", rules: "*:\n", dest: "example.test", host: "mx.example.test", tlsa: secure(taRecord), server: c.Leaf, wantErr: ErrDANE},
+		// RFC 7672 §2.2.2: mx.alias.test is a secure CNAME for mx.example.test, where the
+		// records were found; that expanded name is a reference identifier.
+		{name: "ta at the expanded name", rules: "*:\n", dest: "alias.test", host: "mx.alias.test",
+			tlsa: TLSAState{Looked: true, Secure: true, Records: []dane.Record{ta}, Name: "mx.example.test"}, server: c.Leaf, want: VerifiedDANETA},
 		{name: "unusable encrypts only", rules: "*:\n", dest: "example.test", host: "mx.example.test", tlsa: secure(pkixRecord), server: c.Leaf, want: VerifiedNone},
 		{name: "insecure ignored", rules: "*:\n", dest: "example.test", host: "mx.example.test",
 			tlsa: TLSAState{Looked: true, Records: []dane.Record{eeRecord}}, server: c.Leaf, want: VerifiedNone},
@@ -191,5 +195,29 @@ func mkdir(t *testing.T, dir string) {
 	t.Helper()
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSNIFollowsTLSABase: with TLSA records found at a CNAME-expanded name, SNI carries that
+// name (the TLSA base domain, RFC 7672 §8.1); otherwise the hop's own name.
+func TestSNIFollowsTLSABase(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		tlsa TLSAState
+		want string
+	}{
+		{TLSAState{Looked: true, Secure: true, Records: []dane.Record{eeRecord}, Name: "real.example.test"}, "real.example.test"},
+		{TLSAState{Looked: true, Secure: true, Records: []dane.Record{eeRecord}}, "mx.alias.test"},
+		{TLSAState{Looked: true, Secure: true, Records: []dane.Record{pkixRecord}, Name: "real.example.test"}, "mx.alias.test"},
+		{TLSAState{}, "mx.alias.test"},
+	}
+	for _, tt := range tests {
+		p, err := Decide(nil, nil, Input{Destination: "alias.test", ServerName: "mx.alias.test", TLSA: tt.tlsa})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg, _ := p.Config(); cfg.ServerName != tt.want {
+			t.Errorf("TLSA %+v: SNI %q; want %q", tt.tlsa, cfg.ServerName, tt.want)
+		}
 	}
 }

@@ -196,5 +196,6 @@ func (p *Policy) applyTLSA(in Input) error {
 	p.Mode, p.Require, p.Rule = Mandatory, VerifiedDANEEE, ruleTLSA
 	p.DANE = usable
 	p.roots, p.depth = nil, 0
+	p.tlsaName = t.Name
 	return nil
 }

@@ -136,6 +136,7 @@ type Policy struct {
 
 	serverName  string         // SNI and the name checks
 	destination string         // the tlsdestinations key host, a second reference name
+	tlsaName    string         // the CNAME-expanded name DANE records were found at: SNI and first reference name; "" = serverName
 	roots       *x509.CertPool // nil = system roots
 	pinHash     crypto.Hash
 	pin         []byte
@@ -170,10 +171,18 @@ type Input struct {
 }
 
 // TLSAState is the outcome of a TLSA lookup for "_25._tcp.<ServerName>"
-// (RFC 7672 §2.2). The zero value means "not looked up".
+// (RFC 7672 §2.2), or for "_25._tcp.<Name>" when ServerName is a secure
+// alias whose expanded name has TLSA records (RFC 7672 §2.2.2). The zero
+// value means "not looked up".
 type TLSAState struct {
 	Looked  bool          // a lookup was made
 	Secure  bool          // the answer was DNSSEC-validated (the AD bit)
 	Records []dane.Record // the records found; empty for NXDOMAIN or NODATA
 	Err     error         // non-nil: the lookup failed (SERVFAIL, bogus, timeout)
+	// Name is the TLSA base domain when it is not ServerName: the
+	// CNAME-expanded name the records were found at. When the records
+	// decide, it is sent in SNI and is the first reference identifier for
+	// DANE-TA name checks, before ServerName and Destination (RFC 7672
+	// §2.2.2, RFC 7671 §7). "" means ServerName.
+	Name string
 }
