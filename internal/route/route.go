@@ -62,6 +62,12 @@ type Planner struct {
 	Resolver Lookuper              // nil fails every plan that needs DNS (KindTemporary)
 	Port     uint16                // port for hops that come from DNS or a domain literal; 0 means 25
 	IsLocal  func(netip.Addr) bool // "this machine" test for the loop check; nil means never local
+	// NoMX skips the MX lookup: the domain's own addresses are the only hop (mxout's -x).
+	NoMX bool
+	// Interleave alternates IPv6 and IPv4 addresses within a hop (mxout's default, so that a
+	// broken IPv6 path costs one attempt, not five); false keeps IPv6 first, as qmail-remote
+	// and mxout's -6 do.
+	Interleave bool
 }
 
 var errNoResolver = errors.New("route: no resolver configured")
@@ -78,12 +84,20 @@ func (p *Planner) port() uint16 {
 // without DNS. Hops come sorted by preference, in random order among equal preferences, at
 // most 16 of them, each with at most 5 addresses. Errors are *Error.
 func (p *Planner) Domain(ctx context.Context, domain string) (*Plan, error) {
+	plan, err := p.domain(ctx, domain)
+	return p.finish(plan), err
+}
+
+func (p *Planner) domain(ctx context.Context, domain string) (*Plan, error) {
 	if a, ok := parseLiteral(domain); ok {
 		hop := Hop{Name: domain, Addrs: []netip.Addr{a}, Port: p.port()}
 		return p.checkLoop(domain, []Hop{hop}, noTemp)
 	}
 	if p.Resolver == nil {
 		return nil, &Error{Kind: KindTemporary, Name: domain, Err: errNoResolver}
+	}
+	if p.NoMX {
+		return p.implicitMX(ctx, domain, false)
 	}
 	mxs, res, err := p.Resolver.LookupMX(ctx, domain)
 	if err != nil {
@@ -108,6 +122,11 @@ func (p *Planner) Domain(ctx context.Context, domain string) (*Plan, error) {
 // There is no loop check: a route to this machine is the administrator's choice, as in qmail.
 // port is used as given, even 0 (qmail then fails to connect, temporarily).
 func (p *Planner) Relay(ctx context.Context, relay string, addr netip.Addr, port uint16) (*Plan, error) {
+	plan, err := p.relay(ctx, relay, addr, port)
+	return p.finish(plan), err
+}
+
+func (p *Planner) relay(ctx context.Context, relay string, addr netip.Addr, port uint16) (*Plan, error) {
 	hop := Hop{Name: relay, Port: port}
 	if !addr.IsValid() {
 		addr, _ = parseLiteral(relay)
@@ -294,6 +313,36 @@ func orderAddrs(addrs []netip.Addr) []netip.Addr {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b netip.Addr) int { return cmp.Compare(family(a), family(b)) })
+	return out
+}
+
+// finish applies the address order the Planner asks for to every hop of plan (nil-safe).
+func (p *Planner) finish(plan *Plan) *Plan {
+	if plan == nil || !p.Interleave {
+		return plan
+	}
+	for i := range plan.Hops {
+		plan.Hops[i].Addrs = interleave(plan.Hops[i].Addrs)
+	}
+	return plan
+}
+
+// interleave alternates the families of addrs (ordered IPv6 first), starting with IPv6.
+func interleave(addrs []netip.Addr) []netip.Addr {
+	n6 := slices.IndexFunc(addrs, netip.Addr.Is4)
+	if n6 <= 0 || n6 == len(addrs) {
+		return addrs
+	}
+	v6, v4 := addrs[:n6], addrs[n6:]
+	out := make([]netip.Addr, 0, len(addrs))
+	for i := 0; i < len(v6) || i < len(v4); i++ {
+		if i < len(v6) {
+			out = append(out, v6[i])
+		}
+		if i < len(v4) {
+			out = append(out, v4[i])
+		}
+	}
 	return out
 }
 
