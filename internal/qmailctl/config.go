@@ -51,10 +51,27 @@ func Load(home string) (*Config, error) {
 	if _, err := os.Stat(home + string(filepath.Separator) + "."); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrHome, err)
 	}
-	dir := filepath.Join(home, "control")
+	return load(filepath.Join(home, "control"), true)
+}
+
+// LoadDir reads the control files of dir itself, for mxout's own commands (-C DIR): the same
+// files and grammars as Load, but me and helohost may both be absent (HeloHost is then "", and
+// the caller picks a name).
+func LoadDir(dir string) (*Config, error) {
+	if _, err := os.Stat(dir + string(filepath.Separator) + "."); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrHome, err)
+	}
+	return load(dir, false)
+}
+
+func load(dir string, needName bool) (*Config, error) {
 	c := &Config{}
 	var err error
-	if err = c.loadNames(dir); err != nil {
+	if err = c.loadNames(dir); err != nil && needName {
+		return nil, err
+	}
+	var fe *FileError
+	if err != nil && !(errors.As(err, &fe) && fe.File == "helohost") {
 		return nil, err
 	}
 	if c.TimeoutRemote, err = readTimeout(dir, "timeoutremote", defaultTimeoutRemote); err != nil {

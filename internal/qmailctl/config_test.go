@@ -223,3 +223,27 @@ func TestLoadTables(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadDir: mxout's -C DIR reads DIR itself and needs neither me nor helohost.
+func TestLoadDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "smtproutes"), []byte("example.test:[192.0.2.1]:2525\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := c.SMTPRoutes.Lookup("example.test"); !ok || r.Port != 2525 || c.HeloHost != "" {
+		t.Errorf("route %+v %v, helohost %q", r, ok, c.HeloHost)
+	}
+	if _, err := LoadDir(filepath.Join(dir, "missing")); !errors.Is(err, ErrHome) {
+		t.Errorf("missing dir: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "smtproutes"), []byte("x.test:relay.test;99999\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadDir(dir); !errors.Is(err, ErrControl) {
+		t.Errorf("bad smtproutes: %v", err)
+	}
+}

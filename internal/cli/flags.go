@@ -1,0 +1,311 @@
+// Package cli holds what mxout deliver and mxout transport share: the delivery flags of the
+// commands contract (docs/commands.md) and the engine they configure. The commands differ only
+// in where jobs come from and how outcomes are written.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mxout/mxout/internal/deliver"
+	"github.com/mxout/mxout/internal/dns"
+	"github.com/mxout/mxout/internal/qmailctl"
+	"github.com/mxout/mxout/internal/route"
+	"github.com/mxout/mxout/internal/transcript"
+)
+
+// Flags are the shared delivery flags.
+type Flags struct {
+	Dest         string // -d
+	Force        string // -F
+	Port         int    // -p
+	NoMX         bool   // -x
+	NoPipelining bool   // -P
+	EHLOIfESMTP  bool   // -E
+	PreferIPv6   bool   // -6
+	Helo         string // -h
+	Timeouts     Timeouts
+	Transcript   string // -l
+	ControlDir   string // -C
+	JSON         bool   // --json
+	Version      bool   // -V
+	Verbose      bool   // -v
+	DNS          string // --dns
+	NoClearRetry bool   // --no-clear-retry
+}
+
+// Register adds the shared flags to fs.
+func (f *Flags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.Dest, "d", "", "destination `HOST`: a domain (MX routing) or an address literal [192.0.2.1]")
+	fs.StringVar(&f.Force, "F", "", "forced destination `DEST` for everything: host, [ip], [ip]:port; no MX lookup")
+	fs.IntVar(&f.Port, "p", 0, "TCP `PORT` for every hop (default 25, or $MXOUT_SMTP_PORT)")
+	fs.BoolVar(&f.NoMX, "x", false, "no MX lookups: connect to the destination's own A/AAAA")
+	fs.BoolVar(&f.NoPipelining, "P", false, "never pipeline, even when the server offers PIPELINING")
+	fs.BoolVar(&f.EHLOIfESMTP, "E", false, "send EHLO only when the greeting says ESMTP, HELO otherwise")
+	fs.BoolVar(&f.PreferIPv6, "6", false, "try IPv6 addresses first (default: IPv6 and IPv4 interleaved)")
+	fs.StringVar(&f.Helo, "h", "", "HELO/EHLO `NAME` (default: control/helohost, control/me, then the host name)")
+	fs.Var(&f.Timeouts, "T", "per-phase timeouts `conn=D,greet=D,cmd=D,data=D,dot=D,quit=D` (a bare D sets cmd)")
+	fs.StringVar(&f.Transcript, "l", "", "append the SMTP transcript to `FILE` (AUTH secrets never appear)")
+	fs.StringVar(&f.ControlDir, "C", "", "read qmail control files from `DIR` (smtproutes, tlsdestinations, domaincerts, ...)")
+	fs.BoolVar(&f.JSON, "json", false, "JSON output instead of status lines")
+	fs.BoolVar(&f.Version, "V", false, "print the version and exit")
+	fs.BoolVar(&f.Verbose, "v", false, "more log output on stderr")
+	fs.StringVar(&f.DNS, "dns", "", "DNS servers `ip:port,...` (default $MXOUT_DNS, else /etc/resolv.conf)")
+	fs.BoolVar(&f.NoClearRetry, "no-clear-retry", false, "after a failed TLS handshake under an opportunistic policy, do not retry in clear")
+}
+
+// Timeouts are the per-phase timeouts of -T. Zero values keep the defaults.
+type Timeouts struct {
+	Connect, Greeting, Command, Data, Dot, Quit time.Duration
+}
+
+// Default timeouts: Postfix's smtp(8) defaults, shorter than qmail's 1200 s per reply,
+// because a transport agent holds other messages behind a stalled server.
+var DefaultTimeouts = Timeouts{
+	Connect: 30 * time.Second, Greeting: 300 * time.Second, Command: 300 * time.Second,
+	Data: 180 * time.Second, Dot: 600 * time.Second, Quit: 300 * time.Second,
+}
+
+// String renders the timeouts in -T syntax.
+func (t *Timeouts) String() string {
+	if t == nil {
+		return ""
+	}
+	var parts []string
+	for _, p := range t.fields() {
+		if *p.d != 0 {
+			parts = append(parts, p.name+"="+p.d.String())
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+type timeoutField struct {
+	name string
+	d    *time.Duration
+}
+
+func (t *Timeouts) fields() []timeoutField {
+	return []timeoutField{{"conn", &t.Connect}, {"greet", &t.Greeting}, {"cmd", &t.Command},
+		{"data", &t.Data}, {"dot", &t.Dot}, {"quit", &t.Quit}}
+}
+
+// Set parses -T: "conn=10s,cmd=2m" or a bare duration for cmd.
+func (t *Timeouts) Set(s string) error {
+	for _, item := range strings.Split(s, ",") {
+		name, val, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok {
+			name, val = "cmd", name
+		}
+		d, err := time.ParseDuration(val)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("-T %s: %q is not a positive duration such as 30s or 5m", name, val)
+		}
+		found := false
+		for _, f := range t.fields() {
+			if f.name == name {
+				*f.d, found = d, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("-T: unknown phase %q (conn, greet, cmd, data, dot, quit)", name)
+		}
+	}
+	return nil
+}
+
+// merged fills the zero values from def.
+func (t Timeouts) merged(def Timeouts) Timeouts {
+	out := t
+	of, df := out.fields(), def.fields()
+	for i := range of {
+		if *of[i].d == 0 {
+			*of[i].d = *df[i].d
+		}
+	}
+	return out
+}
+
+// ConfigError is a local configuration problem (exit 78, EX_CONFIG).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// UsageError is a problem with the command line (exit 64, EX_USAGE).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Setup is a configured engine and what must be released after it.
+type Setup struct {
+	Engine *deliver.Engine
+	closer []io.Closer
+}
+
+// Close releases the transcript file.
+func (s *Setup) Close() {
+	for _, c := range s.closer {
+		c.Close()
+	}
+}
+
+// Build configures an engine from the flags and the environment (MXOUT_DNS, MXOUT_SMTP_PORT).
+// Errors are *UsageError or *ConfigError.
+func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
+	s := &Setup{}
+	var ctl *qmailctl.Config
+	if f.ControlDir != "" {
+		var err error
+		if ctl, err = qmailctl.LoadDir(f.ControlDir); err != nil {
+			return nil, &ConfigError{fmt.Errorf("-C %s: %w", f.ControlDir, err)}
+		}
+	}
+	port, err := f.port(getenv)
+	if err != nil {
+		return nil, err
+	}
+	servers := f.DNS
+	if servers == "" {
+		servers = getenv("MXOUT_DNS")
+	}
+	resolver, err := dns.FromList(servers)
+	if err != nil {
+		return nil, &ConfigError{fmt.Errorf("dns: %w", err)}
+	}
+	t := f.Timeouts.merged(DefaultTimeouts)
+	cfg := deliver.Config{
+		HeloHost:             f.heloName(ctl),
+		TimeoutConnect:       t.Connect,
+		TimeoutRemote:        max(t.Greeting, t.Command, t.Data, t.Dot),
+		TLSA:                 resolver,
+		ClearAfterTLSFailure: !f.NoClearRetry,
+		Planner: &route.Planner{
+			Resolver: resolver, Port: port, NoMX: f.NoMX, Interleave: !f.PreferIPv6,
+		},
+	}
+	var more, not []netip.Prefix
+	if ctl != nil {
+		cfg.Routes = ctl.SMTPRoutes
+		cfg.TLSDestinations, cfg.DomainCerts = ctl.TLSDestinations, ctl.DomainCerts
+		more, not = ctl.MoreIPMe, ctl.NotIPMe
+	}
+	if local, err := route.LocalAddrs(more, not); err == nil {
+		cfg.Planner.IsLocal = local
+	}
+	if f.Force != "" {
+		r, err := forcedRoute(f.Force, port)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Routes = r
+	}
+	if f.Transcript != "" {
+		w, err := transcript.Open(f.Transcript)
+		if err != nil {
+			return nil, &ConfigError{fmt.Errorf("-l %s: %w", f.Transcript, err)}
+		}
+		cfg.Transcript = w
+		s.closer = append(s.closer, w)
+	}
+	s.Engine = deliver.New(cfg)
+	return s, nil
+}
+
+func (f *Flags) port(getenv func(string) string) (uint16, error) {
+	if f.Port != 0 {
+		if f.Port < 1 || f.Port > 65535 {
+			return 0, &UsageError{fmt.Sprintf("-p %d: not a TCP port", f.Port)}
+		}
+		return uint16(f.Port), nil
+	}
+	if v := getenv("MXOUT_SMTP_PORT"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || n == 0 {
+			return 0, &ConfigError{fmt.Errorf("MXOUT_SMTP_PORT=%q is not a TCP port", v)}
+		}
+		return uint16(n), nil
+	}
+	return 25, nil
+}
+
+// heloName is -h, else the control files' helohost or me, else the host name.
+func (f *Flags) heloName(ctl *qmailctl.Config) string {
+	switch {
+	case f.Helo != "":
+		return f.Helo
+	case ctl != nil && ctl.HeloHost != "":
+		return ctl.HeloHost
+	case ctl != nil && ctl.Me != "":
+		return ctl.Me
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
+}
+
+// forced is the -F route: every destination goes to one host.
+type forced struct{ r qmailctl.Route }
+
+func (f forced) Lookup(string) (qmailctl.Route, bool) { return f.r, true }
+
+// forcedRoute parses -F: "host", "host:port", "[ip]", "[ip]:port".
+func forcedRoute(dest string, port uint16) (forced, error) {
+	bad := &UsageError{fmt.Sprintf("-F %s: want host, host:port, [ip] or [ip]:port", dest)}
+	if strings.HasPrefix(dest, "unix:") {
+		return forced{}, &UsageError{fmt.Sprintf("-F %s: LMTP over a UNIX socket needs -M (not in this build yet)", dest)}
+	}
+	host, p := dest, ""
+	if strings.HasPrefix(dest, "[") {
+		end := strings.IndexByte(dest, ']')
+		if end < 0 {
+			return forced{}, bad
+		}
+		host, p = dest[:end+1], strings.TrimPrefix(dest[end+1:], ":")
+		if len(dest) > end+1 && dest[end+1] != ':' {
+			return forced{}, bad
+		}
+	} else if h, pp, ok := strings.Cut(dest, ":"); ok {
+		host, p = h, pp
+	}
+	if host == "" || host == "[]" {
+		return forced{}, bad
+	}
+	if p != "" {
+		n, err := strconv.ParseUint(p, 10, 16)
+		if err != nil || n == 0 {
+			return forced{}, bad
+		}
+		port = uint16(n)
+	}
+	r := qmailctl.Route{Relay: host, Port: port}
+	if strings.HasPrefix(host, "[") {
+		lit := strings.TrimPrefix(strings.TrimSuffix(host[1:], "]"), "IPv6:")
+		a, err := netip.ParseAddr(lit)
+		if err != nil {
+			return forced{}, bad
+		}
+		r.Addr = a
+	}
+	return forced{r}, nil
+}
+
+// IsUsage reports a usage error; IsConfig a configuration error.
+func IsUsage(err error) bool {
+	var u *UsageError
+	return errors.As(err, &u)
+}
+
+// IsConfig reports a configuration error.
+func IsConfig(err error) bool {
+	var c *ConfigError
+	return errors.As(err, &c)
+}
