@@ -1,4 +1,4 @@
-# lib.sh: shared helpers for mxout's test peers. It is sourced, never run, by postfix.sh, lmtp.sh,
+# lib.sh: shared helpers for mxout's test peers. It is sourced, never run, by postfix.sh, lmtp.sh, qmtp.sh,
 # dns.sh and up.sh; the caller has set -euo pipefail and defines nothing that these names shadow.
 
 # peers_state_dir DIR: create DIR if needed and print its absolute path.
