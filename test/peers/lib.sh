@@ -1,4 +1,4 @@
-# lib.sh: shared helpers for mxout's test peers. It is sourced, never run, by postfix.sh, lmtp.sh,
+# lib.sh: shared helpers for mxout's test peers. It is sourced, never run, by postfix.sh, lmtp.sh, qmtp.sh,
 # dns.sh and up.sh; the caller has set -euo pipefail and defines nothing that these names shadow.
 
 # peers_state_dir DIR: create DIR if needed and print its absolute path.
@@ -77,4 +77,15 @@ peers_wait_banner() {
 # peers_has_ipv6: true when the kernel has the ::1 loopback address.
 peers_has_ipv6() {
   grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null
+}
+
+# peers_wait_port PORT LOG: wait up to 20 s until 127.0.0.1:PORT accepts a connection (for
+# protocols where the server does not speak first, like QMTP).
+peers_wait_port() {
+  for _ in $(seq 100); do
+    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "peers: nothing listens on 127.0.0.1:$1; see $2" >&2
+  return 1
 }
