@@ -1,7 +1,10 @@
-// Command mxout is the project's own command.
+// Command mxout is the project's own command: delivery front ends for MTAs and scripts, and
+// tools for operators.
 //
-//	mxout demo      deliver a sample message to an SMTP server started on loopback, and show it
-//	mxout version   print the version
+//	mxout transport   many messages over kept connections (a queue manager's transport agent)
+//	mxout demo        deliver a sample message to an SMTP server started on loopback, and show it
+//	mxout version     print the version
+//	mxout help [CMD]  what each command does
 package main
 
 import (
@@ -11,30 +14,54 @@ import (
 	"os"
 
 	"github.com/mxout/mxout/internal/demo"
+	"github.com/mxout/mxout/internal/transport"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+const overview = `usage: mxout COMMAND [flags]
+
+commands:
+  transport   deliver many messages (JSON-lines jobs on stdin) over kept, pipelined connections
+  demo        deliver a sample message to an SMTP server started on loopback, and show it
+  version     print the version
+  help [CMD]  this text, or the help of CMD (the same as mxout CMD --help)
+
+qmail's remote delivery is the separate program qmail-remote. Manuals: mxout(1) and one per command.
+`
 
 // run is main without the process, so tests can call it.
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: mxout demo | mxout version")
-		return 2
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, overview)
+		return 64
 	}
 	switch args[0] {
-	case "version":
+	case "version", "-V", "--version":
 		fmt.Fprintln(stdout, "mxout", version)
 		return 0
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[1] != "help" {
+			return run([]string{args[1], "--help"}, stdin, stdout, stderr)
+		}
+		fmt.Fprint(stdout, overview)
+		return 0
 	case "demo":
+		if len(args) > 1 {
+			fmt.Fprintln(stdout, "usage: mxout demo\n\nDelivers a sample message through the whole stack to an SMTP server it starts on\n127.0.0.1, and prints the transcript and the qmail report.")
+			return 0
+		}
 		if err := demo.Run(context.Background(), stdout); err != nil {
 			fmt.Fprintln(stderr, "mxout:", err)
 			return 1
 		}
 		return 0
+	case "transport":
+		return transport.Main(args[1:], stdin, stdout, stderr, os.Getenv, version)
 	}
-	fmt.Fprintf(stderr, "mxout: unknown command %q\n", args[0])
-	return 2
+	fmt.Fprintf(stderr, "mxout: unknown command %q\n\n%s", args[0], overview)
+	return 64
 }
