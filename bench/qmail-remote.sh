@@ -38,46 +38,15 @@ fi
 [ -x "$bin" ] || { echo "qmail-remote.sh: $bin is not an executable" >&2; exit 1; }
 go build -o "$work/qrload" ./bench/qrload
 
-if ! command -v smtp-sink >/dev/null; then
-  [ "$(id -u)" = 0 ] || { echo "qmail-remote.sh: smtp-sink missing; run as root to install postfix" >&2; exit 1; }
-  . test/peers/lib.sh
-  peers_install postfix
-fi
-
-start_sink() {  # start smtp-sink on a free port; sets $sink (PID) and $port
-  local user=() banner
-  [ "$(id -u)" = 0 ] && user=(-u nobody)   # smtp-sink refuses to keep root privileges
-  for _ in $(seq 20); do
-    port=$((20000 + RANDOM % 30000))
-    smtp-sink "${user[@]}" 127.0.0.1:"$port" 1000 >"$work/sink.log" 2>&1 &
-    sink=$!
-    for _ in $(seq 50); do
-      kill -0 "$sink" 2>/dev/null || break   # e.g. the port was taken: try another one
-      banner=$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && head -c 3 <&3" 2>/dev/null || true)
-      [ "$banner" = 220 ] && return 0
-      sleep 0.1
-    done
-    kill "$sink" 2>/dev/null || true
-    wait "$sink" 2>/dev/null || true
-  done
-  echo "qmail-remote.sh: could not start smtp-sink; last log:" >&2
-  cat "$work/sink.log" >&2
-  return 1
-}
+. bench/lib.sh
+need_postfix
 start_sink
 
 mkdir -p "$work/qmail/control"
 echo bench-client.example.test >"$work/qmail/control/me"
 echo bench-client.example.test >"$work/qmail/control/helohost"
 echo "bench.example.test:127.0.0.1:$port" >"$work/qmail/control/smtproutes"
-{ # a 4096-byte message with LF line ends
-  printf 'Date: Sun, 22 Nov 2026 10:00:00 +0000\nFrom: <bench@example.org>\nTo: <sink@bench.example.test>\n'
-  printf 'Subject: mxout benchmark\nMessage-ID: <bench@example.org>\n\n'
-} >"$work/msg"
-while [ "$(wc -c <"$work/msg")" -lt 4096 ]; do
-  printf '%s\n' "The quick brown fox jumps over the lazy dog, 0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ." >>"$work/msg"
-done
-truncate -s 4095 "$work/msg" && echo >>"$work/msg"
+make_msg "$work/msg"
 
 load() {  # load N C: run qrload and print its result line
   "$work/qrload" -bin "$bin" -msg "$work/msg" -n "$1" -c "$2" -env QMAILHOME="$work/qmail" \
@@ -93,13 +62,11 @@ parallel=$(load "$PARALLEL" "$CONCURRENCY")
 ms=$(field ms_per_delivery "$serial")
 rate=$(field per_second "$parallel")
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mkdir -p bench/results
 {
   echo "mxout qmail-remote benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "machine: $(nproc) cores, ${cpu:-unknown CPU}, $(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GiB, Linux $(uname -r)"
+  machine_lines
   echo "load:    $loadavg before, $(cut -d' ' -f1-3 /proc/loadavg) after (1, 5, 15 min; compare with the cores)"
-  echo "go:      $(go version | cut -d' ' -f3-)"
   echo "binary:  $bin ($built)"
   echo "peer:    smtp-sink on 127.0.0.1:$port; message $(wc -c <"$work/msg") bytes, 1 recipient, one process per delivery"
   echo
