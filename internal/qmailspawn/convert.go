@@ -35,8 +35,9 @@ func (o Outcome) Report() []byte {
 //     message report is not better than the recipient's own outcome (K > Z > D).
 //
 // So "r\0K...\0" gives "K..." and "h<ip> does not like recipient...\0DGiving up...\0" gives
-// "D<ip> does not like recipient...Giving up...". Every text stops at a NUL, so the report never
-// holds one; output that is not NUL-ended gives the letter alone, as in the reference.
+// "D<ip> does not like recipient...Giving up...". Every text stops at a NUL (or at the end of out,
+// where the reference reads on past its buffer), so the report never holds one; output without
+// any NUL gives "D" alone, as in the reference.
 func Convert(out []byte) []byte {
 	if len(out) == 0 {
 		return []byte(ReportNoOutput)

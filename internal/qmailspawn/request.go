@@ -32,12 +32,14 @@ type Command struct {
 
 // Reader reads requests from qmail-send. Requests may arrive split or joined across reads.
 type Reader struct {
-	br *bufio.Reader
+	br         *bufio.Reader
+	maxMessID  int // MaxMessID; smaller in the fuzz target, so short inputs reach every path
+	maxAddress int // MaxAddress, likewise
 }
 
 // NewReader reads requests from r through a buffer of 1 KiB, the size the reference reads with.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 1024)}
+	return &Reader{br: bufio.NewReaderSize(r, 1024), maxMessID: MaxMessID, maxAddress: MaxAddress}
 }
 
 // ErrPartial is returned when the input ends inside a request. Like the reference, the caller
@@ -53,45 +55,60 @@ func (r *Reader) Next() (*Command, error) {
 		return nil, err
 	}
 	c := &Command{Delnum: d}
-	var mid []byte
-	var bad bool
-	if mid, _, err = r.field(MaxMessID+1, func(i int, b byte) { bad = bad || !messIDByte(i, b) }); err != nil {
+	mid, err := r.field(r.maxMessID+1, true)
+	if err != nil {
 		return nil, err
 	}
-	c.MessID, c.messIDBad = string(mid), bad
-	var s []byte
-	if s, c.senderLong, err = r.field(MaxAddress, nil); err != nil {
+	c.MessID, c.messIDBad = string(mid.val), mid.bad
+	snd, err := r.field(r.maxAddress, false)
+	if err != nil {
 		return nil, err
 	}
-	c.Sender = string(s)
-	if s, c.recipientLong, err = r.field(MaxAddress, nil); err != nil {
+	c.Sender, c.senderLong = string(snd.val), snd.skipped
+	rcp, err := r.field(r.maxAddress, false)
+	if err != nil {
 		return nil, err
 	}
-	c.Recipient = string(s)
+	c.Recipient, c.recipientLong = string(rcp.val), rcp.skipped
 	return c, nil
 }
 
-// field reads up to and including the next NUL. It keeps the first keep bytes and reports whether
-// it skipped any; each, when set, sees every byte with its position.
-func (r *Reader) field(keep int, each func(i int, b byte)) (val []byte, skipped bool, err error) {
-	for i := 0; ; i++ {
-		b, err := r.br.ReadByte()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = ErrPartial
+// fieldRead is one field: its first bytes, whether more were skipped, and for a messid whether
+// any byte (kept or skipped) breaks the messid rule.
+type fieldRead struct {
+	val     []byte
+	skipped bool
+	bad     bool
+}
+
+// field reads up to and including the next NUL, keeping the first keep bytes.
+func (r *Reader) field(keep int, messid bool) (fieldRead, error) {
+	var f fieldRead
+	pos := 0
+	for {
+		chunk, err := r.br.ReadSlice(0)
+		data := chunk
+		if err == nil {
+			data = chunk[:len(chunk)-1] // without the NUL
+		}
+		if messid {
+			for _, b := range data {
+				f.bad = f.bad || !messIDByte(pos, b)
+				pos++
 			}
-			return nil, false, err
 		}
-		if b == 0 {
-			return val, skipped, nil
-		}
-		if each != nil {
-			each(i, b)
-		}
-		if len(val) < keep {
-			val = append(val, b)
-		} else {
-			skipped = true
+		take := min(len(data), keep-len(f.val))
+		f.val = append(f.val, data[:take]...)
+		f.skipped = f.skipped || take < len(data)
+		switch {
+		case err == nil:
+			return f, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			return f, ErrPartial
+		default:
+			return f, err
 		}
 	}
 }
