@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"os/user"
@@ -29,11 +30,12 @@ import (
 // change whose files are trusted.
 var queueUser = "qmailq"
 
-func main() { os.Exit(run(context.Background(), os.Stdin, os.Stdout, os.Getenv)) }
+func main() { os.Exit(run(context.Background(), os.Stdin, os.Stdout, os.Getenv, os.Geteuid())) }
 
-// run is the process's work; it returns the exit status.
-func run(ctx context.Context, in, out *os.File, getenv func(string) string) int {
-	if os.Geteuid() == 0 {
+// run is the process's work, with the effective uid as a value so that tests need no root; it
+// returns the exit status.
+func run(ctx context.Context, in io.Reader, out io.Writer, getenv func(string) string, euid int) int {
+	if euid == 0 {
 		return 111 // qmail-start starts it as qmailr; delivering as root is never meant
 	}
 	// Like the reference: qmail-send gone must show as a failed write on fd 1, not kill the

@@ -17,14 +17,48 @@ import (
 	"github.com/mxout/mxout/internal/qmailspawn/spawntest"
 )
 
-// The tests run as root, as the suite does, and start the binary as qmail-start would: as
-// another user (runUser stands for qmailr) with descriptors 2 to 6 closed. The binary is linked
-// with queueUser set to testQueueUser, which stands for qmailq: both are users every Debian
-// system has, so no user is created and nothing at run time can change whose files are trusted.
+// As root (the suite's normal case) the tests start the binary as qmail-start would: as another
+// user (runUser stands for qmailr) with descriptors 2 to 6 closed, and the binary is linked with
+// queueUser set to testQueueUser, which stands for qmailq. Both are users every Debian system has,
+// so no user is created and nothing at run time can change whose files are trusted. As any other
+// user (scripts/test.sh through sudo runs go test unprivileged) the spawner runs as that user,
+// which is then also the queue user, and a message of another owner is a link to a file of root's.
 const (
 	runUser       = "nobody"
 	testQueueUser = "daemon"
 )
+
+// identity is who runs the spawner and who owns the queue in this run of the tests.
+type identity struct {
+	cred      *syscall.Credential // nil: the test's own user
+	queueUser string
+	queueUID  int
+	runUID    int
+}
+
+func who(t *testing.T) identity {
+	t.Helper()
+	if os.Getuid() != 0 {
+		me, err := user.Current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return identity{queueUser: me.Username, queueUID: os.Getuid(), runUID: os.Getuid()}
+	}
+	run, err := user.Lookup(runUser)
+	if err != nil {
+		t.Fatalf("user %s: %v (the tests need it to run the spawner as someone other than root)", runUser, err)
+	}
+	q, err := user.Lookup(testQueueUser)
+	if err != nil {
+		t.Fatalf("user %s: %v", testQueueUser, err)
+	}
+	uid, _ := strconv.Atoi(run.Uid)
+	gid, _ := strconv.Atoi(run.Gid)
+	quid, _ := strconv.Atoi(q.Uid)
+	return identity{cred: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}},
+		queueUser: testQueueUser, queueUID: quid, runUID: uid}
+}
 
 var (
 	buildOnce sync.Once
@@ -44,6 +78,7 @@ func TestMain(m *testing.M) {
 // binary builds the command once, into a directory other users can reach.
 func binary(t *testing.T) string {
 	t.Helper()
+	id := who(t)
 	buildOnce.Do(func() {
 		if binDir, buildErr = os.MkdirTemp("", "qmail-rspawn-test-"); buildErr != nil {
 			return
@@ -56,7 +91,7 @@ func binary(t *testing.T) string {
 			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 		}
 		binPath = filepath.Join(binDir, "qmail-rspawn")
-		cmd := exec.Command(goBin, "build", "-ldflags=-X main.queueUser="+testQueueUser, "-o", binPath, ".")
+		cmd := exec.Command(goBin, "build", "-ldflags=-X main.queueUser="+id.queueUser, "-o", binPath, ".")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -67,27 +102,11 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-// ids returns the credential to run the spawner with and the uid of the queue user.
-func ids(t *testing.T) (*syscall.Credential, int) {
-	t.Helper()
-	run, err := user.Lookup(runUser)
-	if err != nil {
-		t.Fatalf("user %s: %v (the tests need it to run the spawner as someone other than root)", runUser, err)
-	}
-	q, err := user.Lookup(testQueueUser)
-	if err != nil {
-		t.Fatalf("user %s: %v", testQueueUser, err)
-	}
-	uid, _ := strconv.Atoi(run.Uid)
-	gid, _ := strconv.Atoi(run.Gid)
-	quid, _ := strconv.Atoi(q.Uid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, quid
-}
-
 // env is one qmail installation for a test: QMAILHOME with control files and queue/mess.
 type env struct {
 	t        *testing.T
 	home     string
+	id       identity
 	queueUID int
 	opts     spawntest.Options
 }
@@ -95,7 +114,7 @@ type env struct {
 // newEnv makes a QMAILHOME whose smtproutes lists routes ("domain:host:port" lines).
 func newEnv(t *testing.T, routes ...string) *env {
 	t.Helper()
-	cred, quid := ids(t)
+	id := who(t)
 	home := t.TempDir()
 	for _, d := range []string{home, filepath.Dir(home)} { // TempDir makes both 0700
 		if err := os.Chmod(d, 0o755); err != nil {
@@ -120,8 +139,8 @@ func newEnv(t *testing.T, routes ...string) *env {
 		t.Fatal(err)
 	}
 	// No test may reach the machine's resolver: any DNS lookup goes to a closed loopback port.
-	e := &env{t: t, home: home, queueUID: quid}
-	e.opts = spawntest.Options{Credential: cred, Env: []string{"QMAILHOME=" + home, "MXOUT_DNS=127.0.0.1:9"}}
+	e := &env{t: t, home: home, id: id, queueUID: id.queueUID}
+	e.opts = spawntest.Options{Credential: id.cred, Env: []string{"QMAILHOME=" + home, "MXOUT_DNS=127.0.0.1:9"}}
 	return e
 }
 
@@ -132,7 +151,21 @@ func (e *env) message(messid string, uid int, mode os.FileMode) {
 	if err := os.WriteFile(path, []byte(testMessage), mode); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := os.Chown(path, uid, 0); err != nil {
+	if uid != os.Getuid() {
+		if err := os.Chown(path, uid, -1); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// foreign makes queue/mess/messid a regular file of another owner than the queue user.
+func (e *env) foreign(messid string) {
+	e.t.Helper()
+	if os.Getuid() == 0 {
+		e.message(messid, 0, 0o644) // root's; the queue user is testQueueUser
+		return
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(e.home, "queue/mess", messid)); err != nil {
 		e.t.Fatal(err)
 	}
 }
