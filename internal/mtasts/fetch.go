@@ -90,6 +90,8 @@ func (f *Fetcher) Fetch(ctx context.Context, domain string) (*Policy, error) {
 		return nil, err
 	}
 	url := "https://mta-sts." + d + wellKnownPath
+	ctx, cancel := context.WithTimeout(ctx, f.timeout())
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrFetch, url, err)
@@ -107,6 +109,11 @@ func (f *Fetcher) Fetch(ctx context.Context, domain string) (*Policy, error) {
 		return nil, fmt.Errorf("%w: %s: media type %q, want text/plain", ErrFetch, url, bounded(resp.Header.Get("Content-Type")))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxPolicySize+1))
+	if err == nil {
+		// A body that ended cleanly just as the deadline passed may still be cut short:
+		// net/http can report EOF in that race. Late is failed.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, fetchError(url, err)
 	}
