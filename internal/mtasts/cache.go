@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -142,6 +143,37 @@ func writeAtomic(path string, b []byte) error {
 	if werr != nil {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("mtasts: cache: writing %s: %w", path, werr)
+	}
+	return nil
+}
+
+// Prune removes the entries that expired before now, and entries that cannot be read, so
+// that the directory holds at most one file per domain still under a policy. Temporary files
+// older than an hour (left by a process killed between write and rename) go as well.
+func (c *Cache) Prune(now time.Time) error {
+	entries, err := os.ReadDir(c.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mtasts: cache: %w", err)
+	}
+	for _, de := range entries {
+		name := de.Name()
+		path := filepath.Join(c.Dir, name)
+		switch domain, ok := strings.CutSuffix(name, ".json"); {
+		case strings.HasPrefix(name, ".tmp-"):
+			if info, err := de.Info(); err == nil && now.Sub(info.ModTime()) > time.Hour {
+				os.Remove(path)
+			}
+		case ok && de.Type().IsRegular():
+			e, err := c.Get(domain)
+			if err != nil || e == nil || !now.Before(e.Expires) {
+				if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("mtasts: cache: %w", err)
+				}
+			}
+		}
 	}
 	return nil
 }

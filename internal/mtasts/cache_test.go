@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -78,5 +79,40 @@ func TestCacheBrokenEntries(t *testing.T) {
 	}
 	if err := c.Put(&Entry{Domain: "x.test", ID: "a"}); err == nil {
 		t.Error("Put of an entry without a policy succeeded")
+	}
+}
+
+func TestCachePrune(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := &Cache{Dir: dir}
+	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	for domain, expires := range map[string]time.Time{"live.test": now.Add(time.Hour), "dead.test": now.Add(-time.Second), "edge.test": now} {
+		if err := c.Put(&Entry{Domain: domain, ID: "a", Fetched: now.Add(-48 * time.Hour), Expires: expires, Policy: mustPolicy(t, goodPolicy)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, content := range map[string]string{"broken.test.json": "{", ".tmp-old": "x", ".tmp-new": "x", "README": "keep"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := now.Add(-2 * time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, ".tmp-old"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(dir, ".tmp-new"), now, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Prune(now); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got, want := strings.Join(names, " "), ".tmp-new README live.test.json"; got != want {
+		t.Errorf("after Prune: %s, want %s", got, want)
 	}
 }
