@@ -122,7 +122,7 @@ func (f *Fetcher) Fetch(ctx context.Context, domain string) (*Policy, error) {
 	}
 	p, err := ParsePolicy(body)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", url, err)
+		return nil, fmt.Errorf("%w (from %s)", err, url)
 	}
 	return p, nil
 }

@@ -144,7 +144,7 @@ func (r *Resolver) record(ctx context.Context, d string) (Record, error) {
 	}
 	rec, err := SelectRecord(txts)
 	if err != nil {
-		return Record{}, fmt.Errorf("_mta-sts.%s: %w", d, err)
+		return Record{}, fmt.Errorf("%w (at _mta-sts.%s)", err, d)
 	}
 	return rec, nil
 }

@@ -38,6 +38,9 @@ func (a *Aggregate) Message(h MessageHeader) ([]byte, error) {
 	if err := checkAddress(h.To); err != nil {
 		return nil, fmt.Errorf("tlsrpt: message to: %w", err)
 	}
+	if a.PolicyDomain == "" || a.Submitter == "" {
+		return nil, fmt.Errorf("tlsrpt: message: policy domain and submitter are required")
+	}
 	for _, v := range []string{a.PolicyDomain, a.Submitter, a.Report.ReportID, h.MessageID, h.Boundary} {
 		if strings.ContainsAny(v, "\r\n\"<>") {
 			return nil, fmt.Errorf("tlsrpt: message: %q cannot go into a header field", bounded(v, 100))

@@ -88,6 +88,11 @@ func TestMessageRefusesBadHeaders(t *testing.T) {
 			t.Errorf("Message(%+v) succeeded", h)
 		}
 	}
+	anonymous := *a
+	anonymous.Submitter = ""
+	if _, err := anonymous.Message(MessageHeader{From: "s@sender.example", To: "r@example.test"}); err == nil {
+		t.Error("a report without a submitter became a message")
+	}
 	evil := *a
 	evil.PolicyDomain = "example.test\r\nBcc: x@evil.test"
 	if _, err := evil.Message(MessageHeader{From: "s@sender.example", To: "r@example.test"}); err == nil {

@@ -57,7 +57,7 @@ func LookupRecord(ctx context.Context, r TXTResolver, domain string) (Record, er
 	}
 	rec, err := SelectRecord(txts)
 	if err != nil {
-		return Record{}, fmt.Errorf("%s: %w", name, err)
+		return Record{}, fmt.Errorf("%w (at %s)", err, name)
 	}
 	return rec, nil
 }
