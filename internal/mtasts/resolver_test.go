@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/mxout/mxout/internal/dns"
+	"github.com/mxout/mxout/internal/dns/dnstest"
 )
 
 const (
@@ -243,5 +246,32 @@ func TestGetBrokenCacheEntryIsReplaced(t *testing.T) {
 	e.get(t, "broken entry", SourceFetch, ModeEnforce, 2)
 	if c, err := e.r.Cache.Get("example.test"); err != nil || c == nil {
 		t.Fatalf("cache after the fetch: %+v, %v", c, err)
+	}
+}
+
+// The whole path with the real DNS client against a loopback DNS server: a CNAME'd record
+// split into two character-strings, as zones publish them.
+func TestGetWithDNSResolver(t *testing.T) {
+	t.Parallel()
+	srv := dnstest.Start(t, dnstest.Zone{
+		"_mta-sts.example.test. TXT": {Answer: []string{
+			"_mta-sts.example.test. 300 IN CNAME sts.provider.test.",
+			`sts.provider.test. 300 IN TXT "v=STSv1; " "id=20261130"`,
+			`sts.provider.test. 300 IN TXT "unrelated"`,
+		}},
+	})
+	ca := newCA(t)
+	ps := startPolicyServer(t, ca, serve(goodPolicy), "mta-sts.example.test")
+	r := &Resolver{
+		DNS:     &dns.Resolver{Servers: []string{srv.Addr()}, Timeout: 2 * time.Second, Attempts: 1},
+		Fetcher: ps.fetcher(ca, nil),
+		Cache:   &Cache{Dir: t.TempDir()},
+	}
+	p, src, err := r.Get(context.Background(), "example.test")
+	if err != nil || src != SourceFetch || p.Mode != ModeEnforce {
+		t.Fatalf("Get = %+v, %v, %v", p, src, err)
+	}
+	if e, err := r.Cache.Get("example.test"); err != nil || e.ID != "20261130" {
+		t.Fatalf("cached %+v, %v; want id 20261130", e, err)
 	}
 }

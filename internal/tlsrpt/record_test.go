@@ -96,3 +96,6 @@ func TestLookupRecord(t *testing.T) {
 		}
 	}
 }
+
+// *dns.Resolver is what the command will pass.
+var _ TXTResolver = (*dns.Resolver)(nil)
