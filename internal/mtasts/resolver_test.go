@@ -37,19 +37,13 @@ func newGetEnv(t *testing.T) *getEnv {
 		dir:   filepath.Join(t.TempDir(), "mta-sts"),
 	}
 	e.txt.set(txtName, []string{"v=STSv1; id=one"}, false)
-	e.r = e.resolver(ca)
+	e.r = &Resolver{DNS: e.txt, Fetcher: e.ps.fetcher(ca, nil), Cache: &Cache{Dir: e.dir}, Now: e.clock.now}
 	return e
 }
 
-// resolver returns a Resolver on the environment's cache directory: a second one stands
-// for a second process.
-func (e *getEnv) resolver(ca *testCA) *Resolver {
-	return &Resolver{DNS: e.txt, Fetcher: e.ps.fetcher(ca, nil), Cache: &Cache{Dir: e.dir}, Now: e.clock.now}
-}
-
-// get calls Get and checks the source, the mode of the policy (ModeNone for no policy, with
-// wantNil) and how many requests reached the policy server so far (not checked when
-// wantHits is negative).
+// get calls Get and checks the source, the mode of the policy (a nil policy exactly when
+// wantSource is SourceNone) and how many requests reached the policy server so far (not
+// checked when wantHits is negative).
 func (e *getEnv) get(t *testing.T, step string, wantSource Source, wantMode Mode, wantHits int32) (*Policy, error) {
 	t.Helper()
 	p, src, err := e.r.Get(context.Background(), "example.test")
