@@ -1,4 +1,4 @@
-// Package dns is mxout's stub resolver: it asks a recursive resolver for MX, A, AAAA and TLSA
+// Package dns is mxout's stub resolver: it asks a recursive resolver for MX, A, AAAA, TLSA and TXT
 // records and reports, for every answer, whether it was DNSSEC-authenticated.
 //
 // It owns the DNS wire exchange (built on github.com/miekg/dns): EDNS0 with the DO bit, UDP with
