@@ -3,6 +3,7 @@ module github.com/mxout/mxout
 go 1.26.0
 
 require (
+	github.com/emersion/go-message v0.18.2
 	github.com/miekg/dns v1.1.73
 	github.com/youmark/pkcs8 v0.0.0-20240726163527-a2c0da244d78
 	golang.org/x/net v0.62.0

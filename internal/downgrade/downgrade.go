@@ -1,0 +1,251 @@
+package downgrade
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/textproto"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultMaxHeaderBytes = 256 << 10
+	DefaultMaxDepth       = 32
+	DefaultLookAhead      = 1 << 20
+)
+
+// Options bound the work of a downgrade and say what the channel accepts.
+type Options struct {
+	// UTF8Headers means the transaction uses SMTPUTF8 (RFC 6531), so header fields that are
+	// UTF-8 go out as they are (RFC 6532 §3). False (a server without SMTPUTF8): 8-bit
+	// header fields are encoded where that is safe and refused otherwise.
+	UTF8Headers bool
+	// MaxHeaderBytes bounds one header section (the message's or a part's). Past it the
+	// downgrade fails with ErrLimit. 0 means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+	// MaxDepth bounds the nesting of multiparts and message/rfc822. An entity deeper than this
+	// is not entered: copied as is when 7-bit, ErrLimit when 8-bit. 0 means DefaultMaxDepth.
+	MaxDepth int
+	// LookAhead is how much of a part's body is held in memory to decide whether it needs
+	// encoding and how. A part that ends within it is judged on all of its bytes. 0 means
+	// DefaultLookAhead.
+	LookAhead int
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.LookAhead <= 0 {
+		o.LookAhead = DefaultLookAhead
+	}
+	return o
+}
+
+// Result counts what a downgrade changed. The zero value means the output is the input.
+type Result struct {
+	QuotedPrintable int   // parts given a quoted-printable body
+	Base64          int   // parts given a base64 body
+	Headers         int   // header fields turned into encoded-words
+	Replaced        int64 // 8-bit bytes of preambles and epilogues replaced by '?'
+}
+
+// Changed reports whether the output differs from the input.
+func (r Result) Changed() bool { return r != Result{} }
+
+// Downgrade copies the message from src to dst with every 8-bit MIME part re-encoded, so that
+// the output is 7-bit. It reads src once and writes as it reads; memory is bounded by opts.
+//
+// Line endings are kept as they come (LF or CRLF); fields the downgrade writes use the line
+// ending of their header section. Every part not re-encoded, and every header field but the
+// Content-Transfer-Encoding of a re-encoded part, is copied byte for byte.
+//
+// On error dst holds a prefix of the output and must be discarded: a caller streaming into
+// DATA closes the connection without the final dot. Because the message is re-readable, a
+// caller can learn of a permanent failure (*Error) before the transaction by running
+// Downgrade once into io.Discard (or into a message.Scan, which also gives the size to
+// declare with SIZE). Errors of src and dst are returned wrapped, not as *Error.
+func Downgrade(dst io.Writer, src io.Reader, opts Options) (Result, error) {
+	d := &downgrader{opts: opts.withDefaults(), f: newFrame(src), w: bufio.NewWriterSize(dst, 32<<10)}
+	if err := d.entity("", 0, "text/plain", true); err != nil {
+		return d.res, err
+	}
+	if err := d.w.Flush(); err != nil {
+		return d.res, fmt.Errorf("downgrade: write: %w", err)
+	}
+	return d.res, nil
+}
+
+type downgrader struct {
+	opts Options
+	f    *frame
+	w    *bufio.Writer
+	res  Result
+	buf  []byte // look-ahead buffer, reused from part to part
+}
+
+// write sends bytes to dst; a failure is sticky in the bufio.Writer and reported here.
+func (d *downgrader) write(p []byte) error {
+	if _, err := d.w.Write(p); err != nil {
+		return fmt.Errorf("downgrade: write: %w", err)
+	}
+	return nil
+}
+
+// entity downgrades one entity: a header section and its body, up to the end of its region.
+// defType is the type of an entity without Content-Type (RFC 2046 §5.1.5 for digests), and
+// isMessage marks the header of a whole message (the top, or the body of a message/rfc822).
+func (d *downgrader) entity(part string, depth int, defType string, isMessage bool) error {
+	raw, err := d.f.header(d.opts.MaxHeaderBytes)
+	if errors.Is(err, ErrLimit) {
+		return &Error{Part: part, Err: ErrLimit}
+	}
+	if err != nil {
+		return err
+	}
+	sec := splitSection(raw)
+	n, err := sec.make7(part, d.opts.UTF8Headers)
+	d.res.Headers += n
+	if err != nil {
+		return err
+	}
+	th, perr := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	if perr != nil {
+		return d.leaf(part, &sec, leafSpec{fail: ErrMalformed})
+	}
+	h := message.Header{Header: th}
+	mediaType := defType
+	var params map[string]string
+	if h.Has("Content-Type") {
+		mediaType, params, _ = h.ContentType() // on a parse error: the raw value, no parameters
+		mediaType = strings.ToLower(strings.TrimSpace(mediaType))
+	}
+	cte := strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding")))
+	identity := cte == "" || cte == "7bit" || cte == "8bit" || cte == "binary"
+	// A composite keeps its encoding field unless it says 8bit or binary: everything under it
+	// is 7-bit once the downgrade is done (RFC 2045 §6.4).
+	compositeCTE := ""
+	if cte == "8bit" || cte == "binary" {
+		compositeCTE = "7bit"
+	}
+
+	switch {
+	case strings.HasPrefix(mediaType, "multipart/"):
+		// RFC 2045 §6.4 allows multiparts no other encoding; go-message enters them whatever
+		// they say, and so does the downgrade.
+		boundary := params["boundary"]
+		if depth >= d.opts.MaxDepth {
+			return d.leaf(part, &sec, leafSpec{fail: ErrLimit})
+		}
+		if boundary == "" || len(boundary) > maxBoundary {
+			return d.leaf(part, &sec, leafSpec{fail: ErrMalformed})
+		}
+		if err := sec.write(d.w, compositeCTE); err != nil {
+			return fmt.Errorf("downgrade: write: %w", err)
+		}
+		def := "text/plain"
+		if mediaType == "multipart/digest" {
+			def = "message/rfc822"
+		}
+		return d.multipart(part, depth, boundary, def)
+	case mediaType == "message/rfc822":
+		if depth >= d.opts.MaxDepth {
+			return d.leaf(part, &sec, leafSpec{fail: ErrLimit})
+		}
+		if !identity {
+			return d.leaf(part, &sec, leafSpec{fail: ErrMalformed})
+		}
+		if err := sec.write(d.w, compositeCTE); err != nil {
+			return fmt.Errorf("downgrade: write: %w", err)
+		}
+		return d.entity(part, depth+1, "text/plain", true)
+	}
+	spec := leafSpec{
+		text:      strings.HasPrefix(mediaType, "text/"),
+		declared8: cte == "8bit" || cte == "binary",
+		fail:      ErrMalformed,
+	}
+	if identity {
+		spec.fail = nil
+	}
+	if isMessage && !h.Has("Mime-Version") {
+		// A pre-MIME message: without MIME-Version the new encoding field means nothing
+		// (RFC 2045 §4), and without Content-Type its charset is unknown (RFC 1428 §3).
+		spec.extra = []string{"MIME-Version", "1.0"}
+		if !h.Has("Content-Type") {
+			spec.extra = append(spec.extra, "Content-Type", "text/plain; charset=unknown-8bit")
+		}
+	}
+	return d.leaf(part, &sec, spec)
+}
+
+// multipart downgrades the body of a multipart: preamble, parts, epilogue. A multipart that
+// ends without its close delimiter (at the end of input, or at a delimiter of an enclosing
+// multipart) ends there, as in go-message.
+func (d *downgrader) multipart(part string, depth int, boundary, defType string) error {
+	f := d.f
+	own := len(f.bounds)
+	f.bounds = append(f.bounds, boundary)
+	defer func() { f.bounds = f.bounds[:own] }()
+
+	dl, err := f.body(d.sanitize) // the preamble
+	if err != nil {
+		return err
+	}
+	for i := 1; dl != nil && dl.index == own && !dl.close; i++ {
+		if err := d.delimiter(); err != nil {
+			return err
+		}
+		child := strconv.Itoa(i)
+		if part != "" {
+			child = part + "." + child
+		}
+		if err := d.entity(child, depth+1, defType, false); err != nil {
+			return err
+		}
+		dl = f.held
+	}
+	if dl == nil || dl.index != own {
+		return nil
+	}
+	if err := d.delimiter(); err != nil { // the close delimiter
+		return err
+	}
+	f.bounds = f.bounds[:own]
+	_, err = f.body(d.sanitize) // the epilogue
+	return err
+}
+
+// delimiter writes the held delimiter line, with the line ending before it.
+func (d *downgrader) delimiter() error {
+	dl := d.f.consume()
+	if err := d.write(dl.eol); err != nil {
+		return err
+	}
+	return d.write(dl.line)
+}
+
+// sanitize writes preamble or epilogue text, which readers ignore (RFC 2046 §5.1.1), with
+// each 8-bit byte replaced by '?': there is no encoding to give it.
+func (d *downgrader) sanitize(p []byte) error {
+	if !has8(p) {
+		return d.write(p)
+	}
+	q := bytes.Clone(p)
+	for i, c := range q {
+		if c >= 0x80 {
+			q[i] = '?'
+			d.res.Replaced++
+		}
+	}
+	return d.write(q)
+}
