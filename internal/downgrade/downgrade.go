@@ -56,6 +56,7 @@ type Result struct {
 	QuotedPrintable int   // parts given a quoted-printable body
 	Base64          int   // parts given a base64 body
 	Headers         int   // header fields turned into encoded-words
+	Relabeled       int   // multiparts and message/rfc822 parts relabeled from 8bit or binary to 7bit
 	Replaced        int64 // 8-bit bytes of preambles and epilogues replaced by '?'
 }
 
@@ -137,6 +138,15 @@ func (d *downgrader) entity(part string, depth int, defType string, isMessage bo
 	if cte == "8bit" || cte == "binary" {
 		compositeCTE = "7bit"
 	}
+	writeComposite := func() error {
+		if compositeCTE != "" {
+			d.res.Relabeled++
+		}
+		if err := sec.write(d.w, compositeCTE); err != nil {
+			return fmt.Errorf("downgrade: write: %w", err)
+		}
+		return nil
+	}
 
 	switch {
 	case strings.HasPrefix(mediaType, "multipart/"):
@@ -149,8 +159,8 @@ func (d *downgrader) entity(part string, depth int, defType string, isMessage bo
 		if boundary == "" || len(boundary) > maxBoundary {
 			return d.leaf(part, &sec, leafSpec{fail: ErrMalformed})
 		}
-		if err := sec.write(d.w, compositeCTE); err != nil {
-			return fmt.Errorf("downgrade: write: %w", err)
+		if err := writeComposite(); err != nil {
+			return err
 		}
 		def := "text/plain"
 		if mediaType == "multipart/digest" {
@@ -164,8 +174,8 @@ func (d *downgrader) entity(part string, depth int, defType string, isMessage bo
 		if !identity {
 			return d.leaf(part, &sec, leafSpec{fail: ErrMalformed})
 		}
-		if err := sec.write(d.w, compositeCTE); err != nil {
-			return fmt.Errorf("downgrade: write: %w", err)
+		if err := writeComposite(); err != nil {
+			return err
 		}
 		return d.entity(part, depth+1, "text/plain", true)
 	}

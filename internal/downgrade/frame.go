@@ -65,20 +65,29 @@ func (f *frame) match(line []byte) (index int, close bool, ok bool) {
 	return 0, false, false
 }
 
-// readLine returns the next line with its ending, or a piece of a line longer than the buffer
-// (whole is then false). The slice is valid until the next read.
-func (f *frame) readLine() (line []byte, whole bool, err error) {
+// line reads the next line with its ending, or a piece of a line longer than the buffer
+// (whole is then false); err is io.EOF with the last piece. At the start of a line it
+// recognises a delimiter: it holds it, with eol (the line ending before it), and reports held.
+// The slice is valid until the next read.
+func (f *frame) line(lineStart bool, eol []byte) (line []byte, whole, held bool, err error) {
 	line, err = f.br.ReadSlice('\n')
 	switch {
 	case err == nil:
-		return line, true, nil
+		whole = true
 	case errors.Is(err, bufio.ErrBufferFull):
-		return line, false, nil
+		err = nil
 	case errors.Is(err, io.EOF):
-		return line, true, io.EOF
+		whole = true
 	default:
-		return line, false, fmt.Errorf("downgrade: read: %w", err)
+		return nil, false, false, fmt.Errorf("downgrade: read: %w", err)
 	}
+	if lineStart && whole && len(line) > 0 {
+		if i, cl, ok := f.match(line); ok {
+			f.held = &delim{eol: eol, line: bytes.Clone(line), index: i, close: cl}
+			return nil, true, true, nil
+		}
+	}
+	return line, whole, false, err
 }
 
 // body streams the current region to sink, without the line ending of a delimiter that ends
@@ -92,15 +101,9 @@ func (f *frame) body(sink func([]byte) error) (*delim, error) {
 	cr := false    // the last piece ended with a CR that may start a CRLF
 	lineStart := true
 	for {
-		line, whole, err := f.readLine()
-		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, err
-		}
-		if lineStart && whole && len(line) > 0 {
-			if i, cl, ok := f.match(line); ok {
-				f.held = &delim{eol: eol, line: bytes.Clone(line), index: i, close: cl}
-				return f.held, nil
-			}
+		line, whole, held, err := f.line(lineStart, eol)
+		if held || (err != nil && !errors.Is(err, io.EOF)) {
+			return f.held, err
 		}
 		if cr && string(line) == "\n" {
 			eol, cr, lineStart = []byte("\r\n"), false, true
@@ -158,15 +161,12 @@ func (f *frame) header(max int) ([]byte, error) {
 	var hdr []byte
 	lineStart := true
 	for {
-		line, whole, err := f.readLine()
+		line, whole, held, err := f.line(lineStart, nil)
+		if held {
+			return hdr, nil
+		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
-		}
-		if lineStart && whole && len(line) > 0 {
-			if i, cl, ok := f.match(line); ok {
-				f.held = &delim{line: bytes.Clone(line), index: i, close: cl}
-				return hdr, nil
-			}
 		}
 		if len(hdr)+len(line) > max {
 			return nil, ErrLimit
