@@ -19,6 +19,7 @@ type qpWriter struct {
 	n    int    // characters on the current output line
 	ws   byte   // a space or tab not written yet: it is escaped if a line ending follows
 	cr   bool   // a CR not written yet: a line ending if LF follows
+	soft bool   // the current output line follows a soft line break
 	buf  []byte // output waiting to be written
 	werr error
 }
@@ -77,7 +78,7 @@ func (q *qpWriter) Close() error {
 func (q *qpWriter) endLine(eol string) {
 	q.flushWS(true)
 	q.buf = append(q.buf, eol...)
-	q.n = 0
+	q.n, q.soft = 0, false
 }
 
 // flushWS writes the pending space or tab, escaped when it ends a line.
@@ -98,13 +99,20 @@ func (q *qpWriter) room(n int) {
 	if q.n+n > qpLine {
 		q.buf = append(q.buf, '=')
 		q.buf = append(q.buf, q.eol...)
-		q.n = 0
+		q.n, q.soft = 0, true
 	}
 	q.n += n
 }
 
 func (q *qpWriter) put(b byte) {
 	q.room(1)
+	if b == '-' && q.n == 1 && q.soft {
+		// A line made by a soft break must not start a delimiter line (RFC 2046 §5.1.1): the
+		// input had no such line there, and the encoding must not add one.
+		q.n = 0
+		q.escape(b)
+		return
+	}
 	q.buf = append(q.buf, b)
 }
 
