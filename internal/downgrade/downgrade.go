@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
@@ -77,6 +78,12 @@ func (r Result) Changed() bool { return r != Result{} }
 // declare with SIZE). Errors of src and dst are returned wrapped, not as *Error.
 func Downgrade(dst io.Writer, src io.Reader, opts Options) (Result, error) {
 	d := &downgrader{opts: opts.withDefaults(), f: newFrame(src), w: bufio.NewWriterSize(dst, 32<<10)}
+	bp := lookAheadPool.Get().(*[]byte)
+	d.buf = (*bp)[:0]
+	defer func() {
+		*bp = d.buf[:0]
+		lookAheadPool.Put(bp)
+	}()
 	if err := d.entity("", 0, "text/plain", true); err != nil {
 		return d.res, err
 	}
@@ -85,6 +92,10 @@ func Downgrade(dst io.Writer, src io.Reader, opts Options) (Result, error) {
 	}
 	return d.res, nil
 }
+
+// lookAheadPool keeps look-ahead buffers from one message to the next: a transport sends many,
+// and growing a fresh megabyte for each costs more than the downgrade itself.
+var lookAheadPool = sync.Pool{New: func() any { return new([]byte) }}
 
 type downgrader struct {
 	opts Options

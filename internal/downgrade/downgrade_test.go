@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// crlf turns a message written with LF into one with CRLF.
-func crlf(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
+// toCRLF turns a message written with LF into one with CRLF.
+func toCRLF(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
 
 // down downgrades msg with opts and fails the test on an error.
 func down(t *testing.T, msg string, opts Options) (string, Result) {
@@ -54,7 +54,7 @@ epilogue
 		"partial last line":     "Subject: x\n\nno line ending",
 	}
 	for name, msg := range msgs {
-		for _, m := range []string{msg, crlf(msg)} {
+		for _, m := range []string{msg, toCRLF(msg)} {
 			out, res := down(t, m, Options{})
 			if out != m || res.Changed() {
 				t.Errorf("%s: changed (%+v):\n%q", name, res, out)
@@ -86,7 +86,7 @@ X-Mailer: test
 Caf=C3=A9 at noon? 1+1=3D2=20
 ` + strings.Repeat("x", 75) + "=\n" + strings.Repeat("x", 25) + `
 `
-	for _, c := range []struct{ in, want string }{{msg, want}, {crlf(msg), crlf(want)}} {
+	for _, c := range []struct{ in, want string }{{msg, want}, {toCRLF(msg), toCRLF(want)}} {
 		out, res := down(t, c.in, Options{})
 		if out != c.want {
 			t.Errorf("got\n%q\nwant\n%q", out, c.want)

@@ -39,6 +39,13 @@ type delim struct {
 	close bool   // "--boundary--"
 }
 
+// Line endings as the frame hands them out. Read only.
+var (
+	crlf = []byte("\r\n")
+	lf   = []byte("\n")
+	cr   = []byte("\r")
+)
+
 func newFrame(r io.Reader) *frame { return &frame{br: bufio.NewReaderSize(r, bufSize)} }
 
 // match reports which open boundary line delimits, if any. Outer boundaries are tried first:
@@ -98,29 +105,29 @@ func (f *frame) body(sink func([]byte) error) (*delim, error) {
 		return f.held, nil
 	}
 	var eol []byte // the line ending of the last line, not yet given to sink
-	cr := false    // the last piece ended with a CR that may start a CRLF
+	pendingCR := false // the last piece ended with a CR that may start a CRLF
 	lineStart := true
 	for {
 		line, whole, held, err := f.line(lineStart, eol)
 		if held || (err != nil && !errors.Is(err, io.EOF)) {
 			return f.held, err
 		}
-		if cr && string(line) == "\n" {
-			eol, cr, lineStart = []byte("\r\n"), false, true
+		if pendingCR && string(line) == "\n" {
+			eol, pendingCR, lineStart = crlf, false, true
 			continue
 		}
-		if err := flush(sink, eol, cr); err != nil {
+		if err := flush(sink, eol, pendingCR); err != nil {
 			return nil, err
 		}
-		eol, cr = nil, false
+		eol, pendingCR = nil, false
 		content := line
 		switch {
-		case bytes.HasSuffix(line, []byte("\r\n")):
-			content, eol = line[:len(line)-2], []byte("\r\n")
-		case bytes.HasSuffix(line, []byte("\n")):
-			content, eol = line[:len(line)-1], []byte("\n")
-		case !whole && bytes.HasSuffix(line, []byte("\r")):
-			content, cr = line[:len(line)-1], true
+		case bytes.HasSuffix(line, crlf):
+			content, eol = line[:len(line)-2], crlf
+		case bytes.HasSuffix(line, lf):
+			content, eol = line[:len(line)-1], lf
+		case !whole && bytes.HasSuffix(line, cr):
+			content, pendingCR = line[:len(line)-1], true
 		}
 		if len(content) > 0 {
 			if err := sink(content); err != nil {
@@ -129,15 +136,15 @@ func (f *frame) body(sink func([]byte) error) (*delim, error) {
 		}
 		lineStart = eol != nil
 		if errors.Is(err, io.EOF) {
-			return nil, flush(sink, eol, cr)
+			return nil, flush(sink, eol, pendingCR)
 		}
 	}
 }
 
 // flush gives sink a line ending (or lone CR) that turned out to be part of the body.
-func flush(sink func([]byte) error, eol []byte, cr bool) error {
-	if cr {
-		eol = []byte("\r")
+func flush(sink func([]byte) error, eol []byte, lone bool) error {
+	if lone {
+		eol = cr
 	}
 	if len(eol) == 0 {
 		return nil

@@ -1,8 +1,11 @@
 package downgrade
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 // maxLine is the longest line 7bit data may have, line ending not counted (RFC 2045 §2.7,
@@ -78,26 +81,43 @@ func (l *leaf) write(p []byte) error {
 	return nil
 }
 
-// scan notes what the look-ahead holds: 8-bit bytes, NUL, lines over 998 bytes.
+// scan notes what the look-ahead holds: 8-bit bytes, NUL, lines over 998 bytes. It looks at
+// eight bytes at a time where it can: it runs over every byte of every part.
 func (l *leaf) scan(p []byte) {
 	l.n += int64(len(p))
-	for _, c := range p {
-		switch {
-		case c >= 0x80:
-			l.eight++
-		case c == 0:
-			l.nul = true
-		case c == '\n':
-			l.col = 0
-			continue
-		case c == '\r':
-			continue
+	for len(p) > 0 {
+		line := p
+		i := bytes.IndexByte(p, '\n')
+		if i >= 0 {
+			line, p = p[:i], p[i+1:]
+		} else {
+			p = nil
 		}
-		l.col++
+		l.col += len(line) - bytes.Count(line, []byte{'\r'})
 		if l.col > maxLine {
 			l.long = true
 		}
+		if i >= 0 {
+			l.col = 0
+		}
+		l.eight += int64(count8(line))
+		if !l.nul && bytes.IndexByte(line, 0) >= 0 {
+			l.nul = true
+		}
 	}
+}
+
+// count8 counts the bytes of 0x80 and above.
+func count8(p []byte) int {
+	n := 0
+	for len(p) >= 8 {
+		n += bits.OnesCount64(binary.LittleEndian.Uint64(p) & 0x8080808080808080)
+		p = p[8:]
+	}
+	for _, c := range p {
+		n += int(c >> 7)
+	}
+	return n
 }
 
 // decide writes the header with the encoding the body gets, then the body held so far.
