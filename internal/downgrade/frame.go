@@ -104,7 +104,7 @@ func (f *frame) body(sink func([]byte) error) (*delim, error) {
 	if f.held != nil {
 		return f.held, nil
 	}
-	var eol []byte // the line ending of the last line, not yet given to sink
+	var eol []byte     // the line ending of the last line, not yet given to sink
 	pendingCR := false // the last piece ended with a CR that may start a CRLF
 	lineStart := true
 	for {
