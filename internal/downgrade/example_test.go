@@ -1,0 +1,44 @@
+package downgrade_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/mxout/mxout/internal/downgrade"
+)
+
+func ExampleDowngrade() {
+	msg := "From: ann@example.org\n" +
+		"Subject: lunch at the caf\xc3\xa9\n" +
+		"MIME-Version: 1.0\n" +
+		"Content-Type: text/plain; charset=utf-8\n" +
+		"Content-Transfer-Encoding: 8bit\n" +
+		"\n" +
+		"See you at the caf\xc3\xa9 at noon.\n"
+	res, err := downgrade.Downgrade(os.Stdout, strings.NewReader(msg), downgrade.Options{})
+	fmt.Printf("%+v %v\n", res, err)
+	// Output:
+	// From: ann@example.org
+	// Subject: =?utf-8?q?lunch_at_the_caf=C3=A9?=
+	// MIME-Version: 1.0
+	// Content-Type: text/plain; charset=utf-8
+	// Content-Transfer-Encoding: quoted-printable
+	//
+	// See you at the caf=C3=A9 at noon.
+	// {QuotedPrintable:1 Base64:0 Headers:1 Relabeled:0 Replaced:0} <nil>
+}
+
+// A structured field with 8-bit text cannot go to a server without SMTPUTF8: the error
+// carries the enhanced status code for the delivery report.
+func ExampleError() {
+	msg := "From: J\xc3\xb6rg <joerg@example.org>\n\nhi\n"
+	_, err := downgrade.Downgrade(nil, strings.NewReader(msg), downgrade.Options{})
+	var e *downgrade.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Code(), errors.Is(err, downgrade.ErrHeader8Bit), e)
+	}
+	// Output:
+	// 5.6.9 true downgrade: message field from: 8-bit header field needs SMTPUTF8 (#5.6.9)
+}
