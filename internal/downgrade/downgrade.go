@@ -134,79 +134,97 @@ func (d *downgrader) entity(part string, depth int, defType string, isMessage bo
 	if perr != nil {
 		return d.leaf(part, &sec, leafSpec{fail: ErrMalformed})
 	}
-	h := message.Header{Header: th}
-	mediaType := defType
-	var params map[string]string
-	if h.Has("Content-Type") {
-		mediaType, params, _ = h.ContentType() // on a parse error: the raw value, no parameters
-		mediaType = strings.ToLower(strings.TrimSpace(mediaType))
-	}
-	cte := strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding")))
-	identity := cte == "" || cte == "7bit" || cte == "8bit" || cte == "binary"
-	// A composite keeps its encoding field unless it says 8bit or binary: everything under it
-	// is 7-bit once the downgrade is done (RFC 2045 §6.4).
-	compositeCTE := ""
-	if cte == "8bit" || cte == "binary" {
-		compositeCTE = "7bit"
-	}
-	writeComposite := func() error {
-		if compositeCTE != "" {
-			d.res.Relabeled++
-		}
-		if err := sec.write(d.w, compositeCTE); err != nil {
-			return fmt.Errorf("downgrade: write: %w", err)
-		}
-		return nil
-	}
+	c := parseContent(message.Header{Header: th}, defType)
 
 	switch {
-	case strings.HasPrefix(mediaType, "multipart/"):
+	case strings.HasPrefix(c.mediaType, "multipart/"):
 		// RFC 2045 §6.4 allows multiparts no other encoding; go-message enters them whatever
 		// they say, and so does the downgrade.
-		boundary := params["boundary"]
 		if depth >= d.opts.MaxDepth {
 			return d.leaf(part, &sec, leafSpec{fail: ErrLimit})
 		}
-		if boundary == "" || len(boundary) > maxBoundary {
+		if c.boundary == "" || len(c.boundary) > maxBoundary {
 			return d.leaf(part, &sec, leafSpec{fail: ErrMalformed})
 		}
-		if err := writeComposite(); err != nil {
+		if err := d.composite(&sec, c.cte); err != nil {
 			return err
 		}
 		def := "text/plain"
-		if mediaType == "multipart/digest" {
+		if c.mediaType == "multipart/digest" {
 			def = "message/rfc822"
 		}
-		return d.multipart(part, depth, boundary, def)
-	case mediaType == "message/rfc822":
+		return d.multipart(part, depth, c.boundary, def)
+	case c.mediaType == "message/rfc822":
 		if depth >= d.opts.MaxDepth {
 			return d.leaf(part, &sec, leafSpec{fail: ErrLimit})
 		}
-		if !identity {
+		if !c.identity() {
 			return d.leaf(part, &sec, leafSpec{fail: ErrMalformed})
 		}
-		if err := writeComposite(); err != nil {
+		if err := d.composite(&sec, c.cte); err != nil {
 			return err
 		}
 		return d.entity(part, depth+1, "text/plain", true)
 	}
 	spec := leafSpec{
-		text:      strings.HasPrefix(mediaType, "text/"),
-		declared8: cte == "8bit" || cte == "binary",
-		fail:      ErrMalformed,
+		text:      strings.HasPrefix(c.mediaType, "text/"),
+		declared8: c.cte == "8bit" || c.cte == "binary",
 	}
-	if identity {
-		spec.fail = nil
+	if !c.identity() {
+		spec.fail = ErrMalformed
 	}
-	if isMessage && !h.Has("Mime-Version") {
+	if isMessage && !c.mimeVersion {
 		// A pre-MIME message: without MIME-Version the new encoding field means nothing
 		// (RFC 2045 §4), and without Content-Type its charset is unknown (RFC 1428 §3).
 		spec.extra = []string{"MIME-Version", "1.0"}
-		if !h.Has("Content-Type") {
+		if !c.hasType {
 			spec.extra = append(spec.extra, "Content-Type", "text/plain; charset=unknown-8bit")
 		}
 	}
 	return d.leaf(part, &sec, spec)
+}
+
+// content is what a header section says about its body, as go-message parses it.
+type content struct {
+	mediaType   string // lower case; the raw value when go-message cannot parse it
+	boundary    string
+	cte         string // Content-Transfer-Encoding, lower case, "" when absent
+	hasType     bool
+	mimeVersion bool
+}
+
+func parseContent(h message.Header, defType string) content {
+	c := content{
+		mediaType:   defType,
+		cte:         strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))),
+		hasType:     h.Has("Content-Type"),
+		mimeVersion: h.Has("Mime-Version"),
+	}
+	if c.hasType {
+		t, params, _ := h.ContentType() // on a parse error: the raw value, no parameters
+		c.mediaType, c.boundary = strings.ToLower(strings.TrimSpace(t)), params["boundary"]
+	}
+	return c
+}
+
+// identity reports an encoding that leaves the bytes as they are (RFC 2045 §6.2).
+func (c content) identity() bool {
+	return c.cte == "" || c.cte == "7bit" || c.cte == "8bit" || c.cte == "binary"
+}
+
+// composite writes the header of a multipart or message/rfc822 that the downgrade enters. Its
+// encoding field stays unless it says 8bit or binary, which becomes 7bit: everything under it
+// is 7-bit once the downgrade is done (RFC 2045 §6.4).
+func (d *downgrader) composite(sec *section, cte string) error {
+	relabel := ""
+	if cte == "8bit" || cte == "binary" {
+		relabel = "7bit"
+		d.res.Relabeled++
+	}
+	if err := sec.write(d.w, relabel); err != nil {
+		return fmt.Errorf("downgrade: write: %w", err)
+	}
+	return nil
 }
 
 // multipart downgrades the body of a multipart: preamble, parts, epilogue. A multipart that
