@@ -175,7 +175,7 @@ func (d *downgrader) entity(part string, depth int, defType string, isMessage bo
 	}
 	if isMessage && !c.mimeVersion {
 		// A pre-MIME message: without MIME-Version the new encoding field means nothing
-		// (RFC 2045 §4), and without Content-Type its charset is unknown (RFC 1428 §3).
+		// (RFC 2045 §4), and without Content-Type its charset is unknown (RFC 1428).
 		spec.extra = []string{"MIME-Version", "1.0"}
 		if !c.hasType {
 			spec.extra = append(spec.extra, "Content-Type", "text/plain; charset=unknown-8bit")

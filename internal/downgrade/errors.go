@@ -51,7 +51,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Code is the enhanced status code (RFC 3463) for the delivery report, always of class 5:
-// "5.6.9" for a UTF-8 header field that only SMTPUTF8 could carry (RFC 6531 §3.5, "UTF-8
+// "5.6.9" for a UTF-8 header field that only SMTPUTF8 could carry (X.6.9 of RFC 6531, "UTF-8
 // header message cannot be transferred"), "5.6.3" (conversion required but not supported,
 // RFC 3463 §3.7) for everything else.
 func (e *Error) Code() string {
