@@ -21,7 +21,7 @@ func ExampleDowngrade() {
 	fmt.Printf("%+v %v\n", res, err)
 	// Output:
 	// From: ann@example.org
-	// Subject: =?utf-8?q?lunch_at_the_caf=C3=A9?=
+	// Subject: lunch at the =?utf-8?q?caf=C3=A9?=
 	// MIME-Version: 1.0
 	// Content-Type: text/plain; charset=utf-8
 	// Content-Transfer-Encoding: quoted-printable

@@ -3,7 +3,6 @@ package downgrade
 import (
 	"bytes"
 	"io"
-	"mime"
 	"strings"
 	"unicode/utf8"
 )
@@ -95,41 +94,6 @@ func (s *section) make7(part string, utf8Headers bool) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// encodeField rewrites an unstructured field as encoded-words in UTF-8, one per folded line.
-// The name keeps its spelling. The value is unfolded first (RFC 5322 §2.2.3: line endings
-// removed, white space kept), so decoding the words gives back the value as a reader saw it.
-// Q encoding is used for mostly ASCII text, B for the rest, as the shorter of the two.
-func encodeField(f []byte, eol string) []byte {
-	colon := bytes.IndexByte(f, ':')
-	value := bytes.ReplaceAll(f[colon+1:], []byte("\r\n"), nil)
-	value = bytes.ReplaceAll(value, []byte("\n"), nil)
-	value = bytes.Trim(value, " \t")
-	enc := mime.QEncoding
-	eight := 0
-	for _, c := range value {
-		if c >= 0x80 {
-			eight++
-		}
-	}
-	if eight*3 > len(value) {
-		enc = mime.BEncoding
-	}
-	// Go's encoder separates the encoded-words it makes with single spaces, and a space
-	// between encoded-words is not displayed (RFC 2047 §6.2), so folding there is safe.
-	words := strings.Split(enc.Encode("utf-8", string(value)), " ")
-	var b bytes.Buffer
-	b.Write(f[:colon+1])
-	for i, w := range words {
-		if i > 0 {
-			b.WriteString(eol)
-		}
-		b.WriteByte(' ')
-		b.WriteString(w)
-	}
-	b.WriteString(eol)
-	return b.Bytes()
 }
 
 // write writes the section. When cte is not empty, the Content-Transfer-Encoding fields are
