@@ -23,8 +23,10 @@ const bufSize = 32 << 10
 // of delimiter lines, and rewrites header line endings as CRLF, and a downgrade must give all
 // of those back byte for byte. It recognises what RFC 2046 §5.1.1 calls a delimiter line:
 // "--" boundary, then "--" for the close delimiter, then spaces or tabs, at the start of a
-// line. The line ending before a delimiter belongs to the delimiter, not to the body. Tests
-// check it against go-message's reader on every generated message.
+// line. The line ending before a delimiter belongs to the delimiter, not to the body; a CR
+// before that LF is part of it even where the other lines end in LF alone (go-message keeps it
+// in the body then), because on the wire it is a CRLF either way. Tests check the framing
+// against go-message's reader on every generated message.
 type frame struct {
 	br     *bufio.Reader
 	bounds []string // boundaries of the open multiparts, outermost first

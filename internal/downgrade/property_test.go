@@ -18,13 +18,14 @@ type gen struct {
 	// declare: every 8-bit body is declared 8bit or binary. Needed with a short look-ahead,
 	// where an undeclared 8-bit byte past it is an error (TestLate8Bit).
 	declare bool
+	bound   string // the boundary of the innermost multipart being written
 }
 
 // body makes a random body: 7-bit text, 8-bit text, binary, or long lines.
 func (g *gen) body() []byte {
 	var b bytes.Buffer
 	lines := g.r.Intn(6)
-	kind := g.r.Intn(5)
+	kind := g.r.Intn(6)
 	for i := 0; i < lines; i++ {
 		switch kind {
 		case 0, 1: // text, sometimes with 8-bit words, '=' and trailing white space
@@ -44,15 +45,23 @@ func (g *gen) body() []byte {
 			b.WriteString(strings.Repeat("long ", 150+g.r.Intn(100)))
 		case 4: // 8-bit in a latin-1 style
 			b.WriteString("r\xe9sum\xe9 \xa0 ok")
+		case 5: // a line ending with the enclosing boundary, where quoted-printable breaks it
+			b.WriteString("caf\xc3\xa9 " + strings.Repeat("x", 65) + "--" + g.bound + []string{"", "--"}[g.r.Intn(2)])
 		}
 		if kind != 2 || g.r.Intn(2) == 0 {
 			b.WriteString(g.eol)
 		}
 	}
+	body := b.Bytes()
 	if g.r.Intn(4) == 0 { // no final line ending
-		return bytes.TrimSuffix(b.Bytes(), []byte(g.eol))
+		body = bytes.TrimSuffix(body, []byte(g.eol))
 	}
-	return b.Bytes()
+	if bytes.HasSuffix(body, []byte("\r")) {
+		// A CR before the line ending of a delimiter is part of that line ending (frame.body);
+		// go-message keeps it in the body when the message's lines end in LF.
+		body = append(body, 'x')
+	}
+	return body
 }
 
 // field writes a header field.
@@ -119,7 +128,12 @@ func (g *gen) entity(w *bytes.Buffer, depth int) {
 		g.leaf(w)
 	case 3, 4:
 		g.n++
-		boundary := fmt.Sprintf("b%d=_%x", g.n, g.r.Intn(1<<20))
+		// Boundary styles of common mailers: with '=', which quoted-printable escapes, and without.
+		style := []string{"b%d=_%x", "b%d.%x", "------------b%d%x"}[g.r.Intn(3)]
+		boundary := fmt.Sprintf(style, g.n, g.r.Intn(1<<20))
+		outer := g.bound
+		g.bound = boundary
+		defer func() { g.bound = outer }()
 		sub := []string{"mixed", "alternative", "related", "digest"}[g.r.Intn(4)]
 		g.field(w, "Content-Type", "multipart/"+sub+"; boundary=\""+boundary+"\"")
 		if g.r.Intn(3) == 0 {
