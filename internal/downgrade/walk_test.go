@@ -22,17 +22,24 @@ type node struct {
 // read parses a message with go-message, decoding every leaf body.
 func read(t *testing.T, msg []byte) *node {
 	t.Helper()
+	n, err := readTree(msg)
+	if err != nil {
+		t.Fatalf("go-message: %v", err)
+	}
+	return n
+}
+
+func readTree(msg []byte) (*node, error) {
 	e, err := message.Read(bytes.NewReader(msg))
 	if err != nil && !message.IsUnknownCharset(err) {
-		t.Fatalf("go-message cannot read: %v", err)
+		return nil, fmt.Errorf("cannot read: %w", err)
 	}
-	return walk(t, e, "text/plain")
+	return walk(e, "text/plain")
 }
 
 // walk reads an entity; defType is the type of one without Content-Type, which go-message
 // leaves to its caller (message/rfc822 in a digest, RFC 2046 §5.1.5).
-func walk(t *testing.T, e *message.Entity, defType string) *node {
-	t.Helper()
+func walk(e *message.Entity, defType string) (*node, error) {
 	n := &node{typ: defType}
 	if e.Header.Has("Content-Type") {
 		n.typ, _, _ = e.Header.ContentType()
@@ -44,7 +51,7 @@ func walk(t *testing.T, e *message.Entity, defType string) *node {
 		case "Subject", "Comments", "Content-Description":
 			v, err := f.Text()
 			if err != nil {
-				t.Fatalf("%s: %v", f.Key(), err)
+				return nil, fmt.Errorf("%s: %w", f.Key(), err)
 			}
 			n.fields = append(n.fields, f.Key()+": "+v)
 			continue
@@ -66,26 +73,42 @@ func walk(t *testing.T, e *message.Entity, defType string) *node {
 				break
 			}
 			if err != nil && !message.IsUnknownCharset(err) {
-				t.Fatalf("go-message next part: %v", err)
+				return nil, fmt.Errorf("next part: %w", err)
 			}
-			n.kids = append(n.kids, walk(t, p, def))
+			kid, err := walk(p, def)
+			if err != nil {
+				return nil, err
+			}
+			n.kids = append(n.kids, kid)
 		}
-		return n
+		return n, nil
 	}
 	if strings.EqualFold(n.typ, "message/rfc822") {
 		inner, err := message.Read(e.Body)
 		if err != nil && !message.IsUnknownCharset(err) {
-			t.Fatalf("go-message embedded message: %v", err)
+			return nil, fmt.Errorf("embedded message: %w", err)
 		}
-		n.kids = append(n.kids, walk(t, inner, "text/plain"))
-		return n
+		kid, err := walk(inner, "text/plain")
+		if err != nil {
+			return nil, err
+		}
+		n.kids = append(n.kids, kid)
+		return n, nil
 	}
 	b, err := io.ReadAll(e.Body)
 	if err != nil {
-		t.Fatalf("go-message body of %s: %v", n.typ, err)
+		return nil, fmt.Errorf("body of %s: %w", n.typ, err)
 	}
 	n.body = b
-	return n
+	return n, nil
+}
+
+// dropFields forgets the fields of a tree, to compare structure and bodies only.
+func dropFields(n *node) {
+	n.fields = nil
+	for _, k := range n.kids {
+		dropFields(k)
+	}
 }
 
 // same compares two trees, naming the first difference.
