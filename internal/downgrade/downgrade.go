@@ -67,9 +67,15 @@ func (r Result) Changed() bool { return r != Result{} }
 // Downgrade copies the message from src to dst with every 8-bit MIME part re-encoded, so that
 // the output is 7-bit. It reads src once and writes as it reads; memory is bounded by opts.
 //
-// Line endings are kept as they come (LF or CRLF); fields the downgrade writes use the line
-// ending of their header section. Every part not re-encoded, and every header field but the
-// Content-Transfer-Encoding of a re-encoded part, is copied byte for byte.
+// Everything else is copied byte for byte: 7-bit parts, delimiter lines, header fields, line
+// endings (LF or CRLF, as they come). The only other changes, each counted in Result: 8-bit
+// words of Subject, Comments and Content-Description become encoded-words, a multipart or
+// message/rfc822 labeled 8bit or binary is relabeled 7bit, 8-bit bytes of preambles and
+// epilogues become '?', and a pre-MIME message whose body is re-encoded gets MIME-Version
+// (and Content-Type when it has none). Fields the downgrade writes use the line ending of
+// their header section. A 7-bit message comes out as it went in.
+//
+// Downgrade is safe for concurrent use by several goroutines, each with its own src and dst.
 //
 // On error dst holds a prefix of the output and must be discarded: a caller streaming into
 // DATA closes the connection without the final dot. Because the message is re-readable, a
