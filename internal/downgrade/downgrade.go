@@ -73,7 +73,8 @@ func (r Result) Changed() bool { return r != Result{} }
 // message/rfc822 labeled 8bit or binary is relabeled 7bit, 8-bit bytes of preambles and
 // epilogues become '?', and a pre-MIME message whose body is re-encoded gets MIME-Version
 // (and Content-Type when it has none). Fields the downgrade writes use the line ending of
-// their header section. A 7-bit message comes out as it went in.
+// their header section. A message that is 7-bit already (no 8-bit byte, no NUL, no line over
+// 998 bytes, nothing labeled 8bit or binary) comes out as it went in.
 //
 // Downgrade is safe for concurrent use by several goroutines, each with its own src and dst.
 //
