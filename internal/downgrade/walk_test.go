@@ -19,16 +19,7 @@ type node struct {
 	kids   []*node
 }
 
-// read parses a message with go-message, decoding every leaf body.
-func read(t *testing.T, msg []byte) *node {
-	t.Helper()
-	n, err := readTree(msg)
-	if err != nil {
-		t.Fatalf("go-message: %v", err)
-	}
-	return n
-}
-
+// readTree parses a message with go-message, decoding every leaf body.
 func readTree(msg []byte) (*node, error) {
 	e, err := message.Read(bytes.NewReader(msg))
 	if err != nil && !message.IsUnknownCharset(err) {
@@ -133,12 +124,11 @@ func same(a, b *node, path string) error {
 	return nil
 }
 
-// check7 fails on an 8-bit byte, or when lines is set, a line over 998 bytes.
-func check7(t *testing.T, out []byte, lines bool) {
-	t.Helper()
+// check7 reports an 8-bit byte, or when lines is set, a line over 998 bytes.
+func check7(out []byte, lines bool) error {
 	for i, c := range out {
 		if c >= 0x80 {
-			t.Fatalf("8-bit byte in output at %d", i)
+			return fmt.Errorf("8-bit byte in output at %d", i)
 		}
 	}
 	for i, line := range bytes.Split(out, []byte("\n")) {
@@ -146,28 +136,49 @@ func check7(t *testing.T, out []byte, lines bool) {
 			break
 		}
 		if len(bytes.TrimSuffix(line, []byte("\r"))) > maxLine {
-			t.Fatalf("output line %d has %d bytes", i+1, len(line))
+			return fmt.Errorf("output line %d has %d bytes", i+1, len(line))
 		}
 	}
+	return nil
 }
 
-// roundTrip downgrades msg and checks what every downgrade promises: 7-bit output with short
-// lines (when every part fits in the look-ahead: a long line found later in a part sent as
-// 7-bit goes out as it is), the same tree with the same decoded bodies and fields, and no change when Result
-// says none.
+// roundTrip downgrades msg and checks what every downgrade promises (check), failing the test.
 func roundTrip(t *testing.T, msg []byte, opts Options) ([]byte, Result) {
 	t.Helper()
-	var out bytes.Buffer
-	res, err := Downgrade(&out, bytes.NewReader(msg), opts)
+	out, res, err := check(msg, opts)
 	if err != nil {
-		t.Fatalf("downgrade: %v\ninput:\n%s", err, msg)
+		t.Fatal(err)
 	}
-	check7(t, out.Bytes(), opts.LookAhead == 0)
-	if !res.Changed() && !bytes.Equal(out.Bytes(), msg) {
-		t.Fatalf("output differs, result says unchanged\nin:\n%q\nout:\n%q", msg, out.Bytes())
+	return out, res
+}
+
+// check downgrades msg and checks what every downgrade promises: 7-bit output with short lines
+// (when every part fits in the look-ahead: a long line found later in a part sent as 7-bit goes
+// out as it is), the same tree with the same decoded bodies and fields, and no change when
+// Result says none.
+func check(msg []byte, opts Options) ([]byte, Result, error) {
+	var b bytes.Buffer
+	res, err := Downgrade(&b, bytes.NewReader(msg), opts)
+	if err != nil {
+		return nil, res, fmt.Errorf("downgrade: %v\ninput:\n%s", err, msg)
 	}
-	if err := same(read(t, msg), read(t, out.Bytes()), "message"); err != nil {
-		t.Fatalf("%v\ninput:\n%s\noutput:\n%s", err, msg, out.Bytes())
+	out := b.Bytes()
+	if err := check7(out, opts.LookAhead == 0); err != nil {
+		return nil, res, fmt.Errorf("%v\ninput:\n%s\noutput:\n%s", err, msg, out)
 	}
-	return out.Bytes(), res
+	if !res.Changed() && !bytes.Equal(out, msg) {
+		return nil, res, fmt.Errorf("output differs, result says unchanged\nin:\n%q\nout:\n%q", msg, out)
+	}
+	in, err := readTree(msg)
+	if err != nil {
+		return nil, res, fmt.Errorf("go-message, input: %v\n%s", err, msg)
+	}
+	got, err := readTree(out)
+	if err != nil {
+		return nil, res, fmt.Errorf("go-message, output: %v\n%s", err, out)
+	}
+	if err := same(in, got, "message"); err != nil {
+		return nil, res, fmt.Errorf("%v\ninput:\n%s\noutput:\n%s", err, msg, out)
+	}
+	return out, res, nil
 }
