@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mxout/mxout/internal/downgrade"
+	"github.com/mxout/mxout/internal/message"
 )
 
 func ExampleDowngrade() {
@@ -41,4 +42,22 @@ func ExampleError() {
 	}
 	// Output:
 	// 5.6.9 true downgrade: message field from: 8-bit header field needs SMTPUTF8 (#5.6.9)
+}
+
+// Before the transaction: a dry run into a message.Scan tells whether the message can go at
+// all, and its size on the wire once downgraded, for SIZE. The message is read again for DATA.
+func ExampleDowngrade_dryRun() {
+	m, err := message.Read(strings.NewReader("Subject: hi\n\nna\xc3\xafve\n"), "")
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close()
+	var after message.Scan
+	if _, err := downgrade.Downgrade(&after, m.Open(), downgrade.Options{}); err != nil {
+		fmt.Println("permanent failure:", err)
+		return
+	}
+	fmt.Println(m.EightBit, m.WireSize(), "->", after.EightBit, after.WireSize())
+	// Output:
+	// true 23 -> false 131
 }
