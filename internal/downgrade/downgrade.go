@@ -203,7 +203,7 @@ type content struct {
 func parseContent(h message.Header, defType string) content {
 	c := content{
 		mediaType:   defType,
-		cte:         strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))),
+		cte:         mechanism(h.Get("Content-Transfer-Encoding")),
 		hasType:     h.Has("Content-Type"),
 		mimeVersion: h.Has("Mime-Version"),
 	}
@@ -212,6 +212,16 @@ func parseContent(h message.Header, defType string) content {
 		c.mediaType, c.boundary = strings.ToLower(strings.TrimSpace(t)), params["boundary"]
 	}
 	return c
+}
+
+// mechanism is the encoding a Content-Transfer-Encoding value names, lower case, without the
+// comment or white space that may follow it (RFC 2045 §6.1, RFC 5322 §3.2.2).
+func mechanism(v string) string {
+	v = strings.TrimSpace(v)
+	if i := strings.IndexAny(v, " \t(;"); i >= 0 {
+		v = v[:i]
+	}
+	return strings.ToLower(v)
 }
 
 // identity reports an encoding that leaves the bytes as they are (RFC 2045 §6.2).

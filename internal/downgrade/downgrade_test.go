@@ -164,16 +164,24 @@ Ol` + "\xe1" + ` mundo
 }
 
 func TestBinaryAttachment(t *testing.T) {
-	for _, cte := range []string{"binary", "8bit", ""} {
+	for _, cte := range []string{"binary", "8bit", "", " 8BIT (from the client)"} {
 		field := ""
 		if cte != "" {
 			field = "Content-Transfer-Encoding: " + cte + "\n"
 		}
 		msg := "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: image/png\n" + field +
 			"\n\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\n--b--\n"
-		out, res := down(t, msg, Options{})
-		if res != (Result{Base64: 1}) || !strings.Contains(out, "\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgoAAAANSUhEUg==\n--b--\n") {
-			t.Errorf("%q: %+v\n%s", cte, res, out)
+		var b bytes.Buffer
+		res, err := Downgrade(&b, strings.NewReader(msg), Options{})
+		if strings.Contains(cte, "(") { // go-message cannot read a comment there: no round trip
+			if err := check7(b.Bytes(), true); err != nil {
+				t.Error(err)
+			}
+		} else {
+			roundTrip(t, []byte(msg), Options{})
+		}
+		if err != nil || res != (Result{Base64: 1}) || !strings.Contains(b.String(), "\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgoAAAANSUhEUg==\n--b--\n") {
+			t.Errorf("%q: %v %+v\n%s", cte, err, res, b.String())
 		}
 	}
 }

@@ -32,7 +32,7 @@ var (
 // as *Error: they say nothing about the message.
 type Error struct {
 	Part  string // MIME part number as in IMAP (RFC 3501 §6.4.5): "" is the message, "2.1" the first part of the second
-	Field string // the header field name, for ErrHeader8Bit
+	Field string // the header field name in lower case, for ErrHeader8Bit
 	Err   error  // ErrHeader8Bit, ErrLimit, ErrMalformed or ErrLate8Bit
 	utf8  bool   // the 8-bit field is valid UTF-8
 }
