@@ -27,30 +27,12 @@ type qpWriter struct {
 const hexDigits = "0123456789ABCDEF"
 
 func (q *qpWriter) Write(p []byte) (int, error) {
-	for _, b := range p {
-		if q.cr {
-			q.cr = false
-			if b == '\n' {
-				q.endLine("\r\n")
-				continue
-			}
-			q.flushWS(false)
-			q.escape('\r')
-		}
-		switch {
-		case b == '\r':
-			q.cr = true
-		case b == '\n':
-			q.endLine("\n")
-		case b == ' ' || b == '\t':
-			q.flushWS(false)
-			q.ws = b
-		case b == '=' || b < ' ' || b >= 0x7f:
-			q.flushWS(false)
-			q.escape(b)
-		default:
-			q.flushWS(false)
-			q.put(b)
+	for i := 0; i < len(p); {
+		if j := q.plainRun(p, i); j > i {
+			i = j
+		} else {
+			q.byte(p[i])
+			i++
 		}
 		if len(q.buf) >= 4096 {
 			q.drain()
@@ -60,6 +42,63 @@ func (q *qpWriter) Write(p []byte) (int, error) {
 		return 0, q.werr
 	}
 	return len(p), nil
+}
+
+// plainRun copies the bytes from p[i] on that go out as they are (printable ASCII but '=',
+// RFC 2045 §6.7 rule 2) as long as nothing is pending, breaking lines as it goes, and returns
+// where it stopped. It is byte's result for those bytes, a run at a time.
+func (q *qpWriter) plainRun(p []byte, i int) int {
+	if q.cr || q.ws != 0 {
+		return i
+	}
+	j := i
+	for j < len(p) && p[j] > ' ' && p[j] < 0x7f && p[j] != '=' {
+		j++
+	}
+	for i < j {
+		if q.n == 0 && q.soft && p[i] == '-' {
+			q.byte('-')
+			i++
+			continue
+		}
+		if q.n >= qpLine {
+			q.softBreak()
+			continue
+		}
+		k := min(j-i, qpLine-q.n)
+		q.buf = append(q.buf, p[i:i+k]...)
+		q.n += k
+		i += k
+	}
+	return j
+}
+
+// byte encodes one byte.
+func (q *qpWriter) byte(b byte) {
+	if q.cr {
+		q.cr = false
+		if b == '\n' {
+			q.endLine("\r\n")
+			return
+		}
+		q.flushWS(false)
+		q.escape('\r')
+	}
+	switch {
+	case b == '\r':
+		q.cr = true
+	case b == '\n':
+		q.endLine("\n")
+	case b == ' ' || b == '\t':
+		q.flushWS(false)
+		q.ws = b
+	case b == '=' || b < ' ' || b >= 0x7f:
+		q.flushWS(false)
+		q.escape(b)
+	default:
+		q.flushWS(false)
+		q.put(b)
+	}
 }
 
 // Close ends the data: a pending CR is escaped, and so is a final space or tab (decoders strip
@@ -95,13 +134,18 @@ func (q *qpWriter) flushWS(atEnd bool) {
 	}
 }
 
+// room makes room for n more characters on the line, with a soft line break if needed.
 func (q *qpWriter) room(n int) {
 	if q.n+n > qpLine {
-		q.buf = append(q.buf, '=')
-		q.buf = append(q.buf, q.eol...)
-		q.n, q.soft = 0, true
+		q.softBreak()
 	}
 	q.n += n
+}
+
+func (q *qpWriter) softBreak() {
+	q.buf = append(q.buf, '=')
+	q.buf = append(q.buf, q.eol...)
+	q.n, q.soft = 0, true
 }
 
 func (q *qpWriter) put(b byte) {
