@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,13 +43,14 @@ type Pool struct {
 	idleTimeout time.Duration
 
 	mu       sync.Mutex
-	changed  chan struct{} // closed and replaced whenever a session or a slot is handed back
+	waiting  []*waiter // jobs waiting for a session or a slot, in arrival order
 	idle     map[string][]*Session
 	open     int            // sessions open or being opened, idle or busy
 	openDest map[string]int // the same per destination
 	failures map[string]int // consecutive failed walks per destination
 	janitor  bool           // the idle-session reaper runs
 	closed   bool
+	stopped  bool
 
 	// Counters, for the summary and the tests.
 	Opened, Transactions, Reused int
@@ -66,7 +68,7 @@ type PoolOptions struct {
 func NewPool(e *Engine, o PoolOptions) *Pool {
 	p := &Pool{
 		e: e, maxConns: o.MaxConns, perDest: o.PerDest, maxPerConn: o.MaxPerConn, idleTimeout: o.IdleTimeout,
-		changed: make(chan struct{}), idle: map[string][]*Session{}, openDest: map[string]int{}, failures: map[string]int{},
+		idle: map[string][]*Session{}, openDest: map[string]int{}, failures: map[string]int{},
 	}
 	if p.maxConns <= 0 {
 		p.maxConns = DefaultMaxConns
@@ -144,40 +146,93 @@ type outcomeError struct{ o outcome.Outcome }
 
 func (e outcomeError) Error() string { return e.o.Local }
 
+// waiter is a job waiting for a session of its group or for a free slot. Whoever serves it
+// sends exactly one grant on ch (buffered) after taking it off the queue.
+type waiter struct {
+	group, dest string
+	ch          chan grant
+}
+
+// grant is what a waiter receives: a kept session, a reserved slot, or why it gets neither.
+type grant struct {
+	s    *Session
+	slot bool
+	err  error
+}
+
+// errStopped is the pool's answer once Stop was called.
+func errStopped() error {
+	return outcomeError{outcome.Local(outcome.Interrupted, smtp.PhaseConnect, "stopped before a session was free", nil)}
+}
+
+func errDead(dest string) error {
+	return outcomeError{outcome.Local(outcome.ConnectFailed, smtp.PhaseConnect,
+		fmt.Sprintf("%s is unreachable: %d attempts in a row found no server to talk to", dest, DeadAfter), nil)}
+}
+
 // acquire returns an idle session of group, or nil with a reserved slot for a new one, waiting
-// while the limits are reached. A dead destination or the end of ctx is an outcomeError.
+// in line while the limits are reached. A dead destination, a stopped pool or the end of ctx is
+// an outcomeError. Waiters are served one at a time, first come first served: a released
+// session goes straight to the first waiter of its group, a freed slot to the first waiter
+// whose destination has room, so a release wakes one goroutine, never all of them.
 func (p *Pool) acquire(ctx context.Context, group, dest string) (*Session, error) {
 	p.mu.Lock()
-	for {
-		if p.failures[dest] >= DeadAfter {
-			p.mu.Unlock()
-			return nil, outcomeError{outcome.Local(outcome.ConnectFailed, smtp.PhaseConnect,
-				fmt.Sprintf("%s is unreachable: %d attempts in a row found no server to talk to", dest, DeadAfter), nil)}
-		}
-		if l := p.idle[group]; len(l) > 0 {
-			s := l[len(l)-1] // the most recently used: the likeliest to be alive
-			p.idle[group] = l[:len(l)-1]
-			p.mu.Unlock()
-			return s, nil
-		}
-		if p.open < p.maxConns && p.openDest[dest] < p.perDest {
-			p.open++
-			p.openDest[dest]++
-			p.mu.Unlock()
-			return nil, nil
-		}
-		if p.open >= p.maxConns && p.closeOneIdleLocked() {
-			continue // an idle session of another group made room
-		}
-		ch := p.changed
+	switch {
+	case p.stopped:
 		p.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, outcomeError{outcome.Local(outcome.Interrupted, smtp.PhaseConnect, "stopped before a session was free", ctx.Err())}
-		}
-		p.mu.Lock()
+		return nil, errStopped()
+	case p.failures[dest] >= DeadAfter:
+		p.mu.Unlock()
+		return nil, errDead(dest)
 	}
+	if l := p.idle[group]; len(l) > 0 {
+		s := l[len(l)-1] // the most recently used: the likeliest to be alive
+		p.idle[group] = l[:len(l)-1]
+		p.mu.Unlock()
+		return s, nil
+	}
+	if p.open >= p.maxConns && p.openDest[dest] < p.perDest {
+		p.closeOneIdleLocked() // an idle session of another group makes room
+	}
+	if p.open < p.maxConns && p.openDest[dest] < p.perDest {
+		p.open++
+		p.openDest[dest]++
+		p.mu.Unlock()
+		return nil, nil
+	}
+	w := &waiter{group: group, dest: dest, ch: make(chan grant, 1)}
+	p.waiting = append(p.waiting, w)
+	p.mu.Unlock()
+	select {
+	case g := <-w.ch:
+		return g.s, g.err
+	case <-ctx.Done():
+	}
+	p.mu.Lock()
+	if i := slices.Index(p.waiting, w); i >= 0 {
+		p.waiting = slices.Delete(p.waiting, i, i+1)
+		p.mu.Unlock()
+		return nil, outcomeError{outcome.Local(outcome.Interrupted, smtp.PhaseConnect, "stopped before a session was free", ctx.Err())}
+	}
+	p.mu.Unlock()
+	g := <-w.ch // served meanwhile: take it, then give it back
+	if g.s != nil {
+		p.release(g.s, group, dest)
+	} else if g.slot {
+		p.unreserve(dest)
+	}
+	return nil, outcomeError{outcome.Local(outcome.Interrupted, smtp.PhaseConnect, "stopped before a session was free", ctx.Err())}
+}
+
+// popWaiterLocked takes the first waiter that match accepts off the line.
+func (p *Pool) popWaiterLocked(match func(*waiter) bool) *waiter {
+	for i, w := range p.waiting {
+		if match(w) {
+			p.waiting = slices.Delete(p.waiting, i, i+1)
+			return w
+		}
+	}
+	return nil
 }
 
 // closeOneIdleLocked closes the idle session that waited longest, to free a slot for another
@@ -200,8 +255,8 @@ func (p *Pool) closeOneIdleLocked() bool {
 	return true
 }
 
-// release hands a session back after a transaction: kept while it is usable and under
-// MaxPerConn, closed otherwise.
+// release hands a session back after a transaction: to the first job waiting for its group,
+// else kept idle while it is usable and under MaxPerConn; closed otherwise.
 func (p *Pool) release(s *Session, group, dest string) {
 	s.dest = dest
 	if !s.Usable() || s.transactions >= p.maxPerConn {
@@ -210,9 +265,24 @@ func (p *Pool) release(s *Session, group, dest string) {
 	}
 	s.idleSince = time.Now()
 	p.mu.Lock()
-	if p.closed {
+	if p.closed || p.stopped && len(p.waiting) == 0 {
 		p.mu.Unlock()
 		p.discard(s, dest)
+		return
+	}
+	if w := p.popWaiterLocked(func(w *waiter) bool { return w.group == group }); w != nil {
+		p.mu.Unlock()
+		w.ch <- grant{s: s}
+		return
+	}
+	if w := p.popWaiterLocked(func(w *waiter) bool { return p.openDest[w.dest] < p.perDest }); w != nil {
+		// Nobody wants this group now, but another one waits for a slot: this session's slot
+		// is worth more there.
+		p.openDest[dest]--
+		p.openDest[w.dest]++
+		p.mu.Unlock()
+		go s.Close(context.Background())
+		w.ch <- grant{slot: true}
 		return
 	}
 	p.idle[group] = append(p.idle[group], s)
@@ -220,7 +290,6 @@ func (p *Pool) release(s *Session, group, dest string) {
 		p.janitor = true
 		go p.reap()
 	}
-	p.signalLocked()
 	p.mu.Unlock()
 }
 
@@ -230,18 +299,44 @@ func (p *Pool) discard(s *Session, dest string) {
 	p.unreserve(dest)
 }
 
+// unreserve frees a slot of dest and gives it to the first waiter whose destination has room.
 func (p *Pool) unreserve(dest string) {
 	p.mu.Lock()
 	p.open--
 	p.openDest[dest]--
-	p.signalLocked()
+	p.grantSlotLocked()
 	p.mu.Unlock()
 }
 
+// grantSlotLocked gives free slots to waiters, in order, while the limits allow.
+func (p *Pool) grantSlotLocked() {
+	for p.open < p.maxConns {
+		w := p.popWaiterLocked(func(w *waiter) bool { return p.openDest[w.dest] < p.perDest })
+		if w == nil {
+			return
+		}
+		p.open++
+		p.openDest[w.dest]++
+		w.ch <- grant{slot: true}
+	}
+}
+
+// walkFailed counts a walk that found no session; at DeadAfter the destination is dead and
+// everyone waiting for it is told at once.
 func (p *Pool) walkFailed(dest string) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.failures[dest]++
-	p.mu.Unlock()
+	if p.failures[dest] < DeadAfter {
+		return
+	}
+	for {
+		w := p.popWaiterLocked(func(w *waiter) bool { return w.dest == dest })
+		if w == nil {
+			return
+		}
+		w.ch <- grant{err: errDead(dest)}
+	}
 }
 
 func (p *Pool) count(f func()) {
@@ -250,10 +345,16 @@ func (p *Pool) count(f func()) {
 	p.mu.Unlock()
 }
 
-// signalLocked wakes every waiter.
-func (p *Pool) signalLocked() {
-	close(p.changed)
-	p.changed = make(chan struct{})
+// Stop makes every job that waits for a session, and every job that comes later, end at once
+// as not started (deferred 4.3.2); transactions under way run to their end.
+func (p *Pool) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	for _, w := range p.waiting {
+		w.ch <- grant{err: errStopped()}
+	}
+	p.waiting = nil
 }
 
 // reap closes sessions idle longer than the idle timeout, until the pool is closed.
@@ -280,9 +381,7 @@ func (p *Pool) reap() {
 			}
 			p.idle[g] = keep
 		}
-		if len(expired) > 0 {
-			p.signalLocked()
-		}
+		p.grantSlotLocked()
 		p.mu.Unlock()
 		for _, s := range expired {
 			s.Close(context.Background())
@@ -303,7 +402,7 @@ func (p *Pool) Close() {
 		}
 		delete(p.idle, g)
 	}
-	p.signalLocked()
+	p.grantSlotLocked()
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, s := range all {

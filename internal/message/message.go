@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 )
 
 // MemoryLimit is how much of a piped message is kept in memory before it is spooled to disk.
@@ -22,6 +23,10 @@ type Message struct {
 	inPlace *os.File
 	stamp   os.FileInfo
 }
+
+// scanBuffers are the read buffers of fromFile: a transport scans a file per job, and a fresh
+// 32 KiB buffer each time was most of its garbage.
+var scanBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // ErrChanged: the message file changed (size or modification time) after it was scanned, so
 // what was sent is not what was scanned, counted and announced with SIZE.
@@ -99,7 +104,9 @@ func fromFile(f *os.File) (*Message, error) {
 	if m.size < 0 {
 		m.size = 0
 	}
-	if _, err := io.Copy(&m.Scan, io.NewSectionReader(m.src, 0, m.size)); err != nil {
+	buf := scanBuffers.Get().(*[]byte)
+	defer scanBuffers.Put(buf)
+	if _, err := io.CopyBuffer(&m.Scan, io.NewSectionReader(m.src, 0, m.size), *buf); err != nil {
 		return nil, fmt.Errorf("message: read: %w", err)
 	}
 	return m, nil

@@ -24,6 +24,9 @@ type Deliverer interface {
 	Deliver(ctx context.Context, job *deliver.Job) *deliver.Result
 }
 
+// DefaultMaxJobs is Runner.MaxJobs when none is set.
+const DefaultMaxJobs = 200
+
 // Runner reads jobs and runs them as they arrive, writing each job's statuses when it ends.
 type Runner struct {
 	Pool Deliverer
@@ -33,7 +36,9 @@ type Runner struct {
 	Dest string
 	// Forced is -F: the route decides for everything, so a job's recipients stay together.
 	Forced bool
-	// MaxJobs bounds the jobs in flight (open message files, goroutines); 0 means 1000.
+	// MaxJobs bounds the jobs in flight (open message files, goroutines); 0 means
+	// DefaultMaxJobs. Jobs beyond the sessions wait in line; more of them only helps when many
+	// destinations are slow at once, and each costs a goroutine the collector must scan.
 	MaxJobs int
 	Log     *slog.Logger
 	// Progress, when set, is told of every finished job (a terminal's progress bar).
@@ -78,7 +83,7 @@ func (r *Runner) Run(ctx, stop context.Context, in io.Reader) Summary {
 	}
 	maxJobs := r.MaxJobs
 	if maxJobs <= 0 {
-		maxJobs = 1000
+		maxJobs = DefaultMaxJobs
 	}
 	type item struct {
 		job *Job
@@ -106,6 +111,17 @@ func (r *Runner) Run(ctx, stop context.Context, in io.Reader) Summary {
 			}
 		}
 	}()
+	runDone := make(chan struct{})
+	defer close(runDone)
+	if st, ok := r.Pool.(interface{ Stop() }); ok {
+		go func() { // jobs that wait for a session have not started: they end as deferred 4.3.2
+			select {
+			case <-stop.Done():
+				st.Stop()
+			case <-runDone:
+			}
+		}()
+	}
 	slots := make(chan struct{}, maxJobs)
 	var wg sync.WaitGroup
 loop:
