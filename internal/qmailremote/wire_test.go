@@ -1,0 +1,64 @@
+package qmailremote
+
+import (
+	"testing"
+
+	"github.com/mxout/mxout/internal/smtptest"
+)
+
+// The tests of this file drive the hardening decisions of the qmail-remote contract
+// (spec/qmail-remote-behaviour.md, decisions 2, 7, 9, 10, 11, 12 and 13) through the whole
+// program against scripted servers, comparing the report bytes exactly.
+
+// reportCase is one scripted session and the report it must give.
+type reportCase struct {
+	name   string
+	script string
+	msg    string
+	want   string
+}
+
+func runReports(t *testing.T, tests []reportCase, args ...string) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.Start(t, tt.script)
+			got := run(t, srv.Addr(), tt.msg, nil, args...)
+			if got != tt.want {
+				t.Errorf("report\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMalformedCode (decision 7): a code not followed by a space, a hyphen or the end of the
+// line, and a multi-line reply whose lines disagree, are malformed: never success, a temporary
+// failure with the phase's text.
+func TestMalformedCode(t *testing.T) {
+	const failed = "r\x00Z127.0.0.1 failed after I sent the message.\nRemote host said: "
+	runReports(t, []reportCase{
+		{"250ok after the dot", ehloPlain + dataOK + `
+<raw 250ok\r\n
+> QUIT`, msg, failed + "250ok\n\x00"},
+		{"2500 ok after the dot", ehloPlain + dataOK + `
+<raw 2500 ok\r\n
+> QUIT`, msg, failed + "2500 ok\n\x00"},
+		{"250 tab ok after the dot", ehloPlain + dataOK + `
+<raw 250\tok\r\n
+> QUIT`, msg, failed + "250\tok\n\x00"},
+		{"multi-line ending in 250ok after the dot", ehloPlain + dataOK + `
+<raw 250-queued\r\n250ok\r\n
+> QUIT`, msg, failed + "250-queued\n250ok\n\x00"},
+		{"mixed codes to RCPT", ehloPlain + `
+> MAIL FROM:<s@example.org>
+< 250 ok
+> RCPT TO:<a@example.test>
+< 250-ok
+< 550 no
+> QUIT`, msg, "s127.0.0.1 does not like recipient.\nRemote host said: 250-ok\n550 no\n\x00DGiving up on 127.0.0.1.\n\x00"},
+		{"250ok to MAIL", ehloPlain + `
+> MAIL FROM:<s@example.org>
+<raw 250ok\r\n
+> QUIT`, msg, "ZConnected to 127.0.0.1 but sender was rejected.\nRemote host said: 250ok\n\x00"},
+	})
+}
