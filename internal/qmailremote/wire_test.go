@@ -16,14 +16,15 @@ type reportCase struct {
 	script string
 	msg    string
 	want   string
+	args   []string // qmail-remote's arguments; nil: one recipient, a@example.test
 }
 
-func runReports(t *testing.T, tests []reportCase, args ...string) {
+func runReports(t *testing.T, tests []reportCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := smtptest.Start(t, tt.script)
-			got := run(t, srv.Addr(), tt.msg, nil, args...)
+			got := run(t, srv.Addr(), tt.msg, nil, tt.args...)
 			if got != tt.want {
 				t.Errorf("report\n got %q\nwant %q", got, tt.want)
 			}
@@ -39,26 +40,69 @@ func TestMalformedCode(t *testing.T) {
 	runReports(t, []reportCase{
 		{"250ok after the dot", ehloPlain + dataOK + `
 <raw 250ok\r\n
-> QUIT`, msg, failed + "250ok\n\x00"},
+> QUIT`, msg, failed + "250ok\n\x00", nil},
 		{"2500 ok after the dot", ehloPlain + dataOK + `
 <raw 2500 ok\r\n
-> QUIT`, msg, failed + "2500 ok\n\x00"},
+> QUIT`, msg, failed + "2500 ok\n\x00", nil},
 		{"250 tab ok after the dot", ehloPlain + dataOK + `
 <raw 250\tok\r\n
-> QUIT`, msg, failed + "250\tok\n\x00"},
+> QUIT`, msg, failed + "250\tok\n\x00", nil},
 		{"multi-line ending in 250ok after the dot", ehloPlain + dataOK + `
 <raw 250-queued\r\n250ok\r\n
-> QUIT`, msg, failed + "250-queued\n250ok\n\x00"},
+> QUIT`, msg, failed + "250-queued\n250ok\n\x00", nil},
 		{"mixed codes to RCPT", ehloPlain + `
 > MAIL FROM:<s@example.org>
 < 250 ok
 > RCPT TO:<a@example.test>
 < 250-ok
 < 550 no
-> QUIT`, msg, "s127.0.0.1 does not like recipient.\nRemote host said: 250-ok\n550 no\n\x00DGiving up on 127.0.0.1.\n\x00"},
+> QUIT`, msg, "s127.0.0.1 does not like recipient.\nRemote host said: 250-ok\n550 no\n\x00DGiving up on 127.0.0.1.\n\x00", nil},
 		{"250ok to MAIL", ehloPlain + `
 > MAIL FROM:<s@example.org>
 <raw 250ok\r\n
-> QUIT`, msg, "ZConnected to 127.0.0.1 but sender was rejected.\nRemote host said: 250ok\n\x00"},
+> QUIT`, msg, "ZConnected to 127.0.0.1 but sender was rejected.\nRemote host said: 250ok\n\x00", nil},
+	})
+}
+
+// TestOnlyTwoXXAccepts (decision 9): MAIL and RCPT are accepted only by a 2xx. A 354 or 199 to
+// MAIL is a temporary refusal (no RCPT follows, so a server's 503 cannot become a bounce); a 354
+// to RCPT is "s".
+func TestOnlyTwoXXAccepts(t *testing.T) {
+	runReports(t, []reportCase{
+		{"354 to MAIL", ehloPlain + `
+> MAIL FROM:<s@example.org>
+< 354 odd
+> QUIT`, msg, "ZConnected to 127.0.0.1 but sender was rejected.\nRemote host said: 354 odd\n\x00", nil},
+		{"199 to MAIL", ehloPlain + `
+> MAIL FROM:<s@example.org>
+< 199 odd
+> QUIT`, msg, "ZConnected to 127.0.0.1 but sender was rejected.\nRemote host said: 199 odd\n\x00", nil},
+		{"354 to MAIL, pipelined", ehloPipe + `
+> MAIL FROM:<s@example.org>
+> RCPT TO:<a@example.test>
+> DATA
+< 354 odd
+< 503 5.5.1 need MAIL first
+< 503 5.5.1 need MAIL first
+> QUIT`, msg, "ZConnected to 127.0.0.1 but sender was rejected.\nRemote host said: 354 odd\n\x00", nil},
+		{"354 to RCPT", ehloPlain + `
+> MAIL FROM:<s@example.org>
+< 250 ok
+> RCPT TO:<a@example.test>
+< 354 odd
+> QUIT`, msg, "s127.0.0.1 does not like recipient.\nRemote host said: 354 odd\n\x00DGiving up on 127.0.0.1.\n\x00", nil},
+		{"354 to one RCPT of two", ehloPlain + `
+> MAIL FROM:<s@example.org>
+< 250 ok
+> RCPT TO:<a@example.test>
+< 354 odd
+> RCPT TO:<b@example.test>
+< 250 ok
+> DATA
+< 354 go
+! data
+< 250 2.0.0 queued
+> QUIT`, msg, "s127.0.0.1 does not like recipient.\nRemote host said: 354 odd\n\x00r\x00" + ok,
+			[]string{"example.test", "s@example.org", "a@example.test", "b@example.test"}},
 	})
 }

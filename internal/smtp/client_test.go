@@ -48,6 +48,8 @@ func TestErrorFacts(t *testing.T) {
 		{"MAIL refused permanently", "> MAIL FROM:<a@example.org>\n< 550 5.7.1 go away\n", smtp.PhaseMail, 550, "5.7.1", false, false, smtp.ErrReply},
 		{"MAIL deferred", "> MAIL FROM:<a@example.org>\n< 451 4.3.0 later\n", smtp.PhaseMail, 451, "4.3.0", true, false, smtp.ErrReply},
 		{"no recipient", "> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 550 5.1.1 unknown\n", smtp.PhaseRcpt, 0, "", true, false, smtp.ErrNoRecipients},
+		{"354 to MAIL is no acceptance (decision 9)", "> MAIL FROM:<a@example.org>\n< 354 odd\n", smtp.PhaseMail, 354, "", true, false, smtp.ErrReply},
+		{"354 to RCPT is no acceptance (decision 9)", "> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 354 odd\n", smtp.PhaseRcpt, 0, "", true, false, smtp.ErrNoRecipients},
 		{"DATA refused", "> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n> DATA\n< 554 5.5.1 no\n", smtp.PhaseData, 554, "5.5.1", false, false, smtp.ErrReply},
 		{"lost after the dot", "> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n> DATA\n< 354 go\n! data\n! close", smtp.PhaseDot, 0, "", true, true, smtp.ErrConnection},
 		{"timeout after the dot", "> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n> DATA\n< 354 go\n! data\n! stall", smtp.PhaseDot, 0, "", true, true, smtp.ErrTimeout},

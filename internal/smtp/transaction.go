@@ -29,9 +29,11 @@ type Sent struct {
 	Accepted int // recipients whose reply was an acceptance
 }
 
-// RcptAccepted reports whether a RCPT (or MAIL) reply accepts it. As in qmail-remote, any
-// well-formed reply below 400 does; a malformed reply never does (decision 7).
-func RcptAccepted(r Reply) bool { return r.Code >= 100 && r.Code < 400 }
+// RcptAccepted reports whether a RCPT (or MAIL) reply accepts it: only a well-formed 2xx does
+// (RFC 5321 §4.2: 250/251; §3.3 gives RCPT no 3xx; decision 9). The reference takes any code
+// below 400, so a 354 to MAIL let it send RCPTs a server had to refuse with 503 (a false
+// bounce). Any other reply is refused; its class decides how: only 5xx is permanent.
+func RcptAccepted(r Reply) bool { return r.Positive() }
 
 // Envelope runs MAIL FROM, one RCPT TO per recipient and DATA (RFC 5321 §3.3). When the server
 // offers PIPELINING (RFC 2920 §3.1) the commands go out in one write and the replies are matched
