@@ -165,7 +165,7 @@ func (d *Deliverer) transact(ctx context.Context, c *smtp.Client, job *Job, res 
 	var to []string
 	var idx []int
 	for i, rcpt := range job.Recipients {
-		if !smtp.ValidAddress(rcpt) {
+		if !smtp.ValidRecipient(rcpt) {
 			res.Recipients[i] = Recipient{Status: Permanent, Err: smtp.ErrAddress}
 			continue
 		}

@@ -67,7 +67,8 @@ var (
 	ErrPartialLine = errors.New("smtp: message ends with a partial line")
 	// ErrMessageRead: the message itself could not be read (a local failure, not the server's).
 	ErrMessageRead = errors.New("smtp: cannot read the message")
-	// ErrAddress: an address holds a byte SMTP cannot carry (CR, LF or NUL).
+	// ErrAddress: an address cannot be written as an SMTP path: it holds CR, LF or NUL, or a
+	// '<', '>', space or control byte outside the quoted local part, or a recipient has no '@'.
 	ErrAddress = errors.New("smtp: address cannot be sent")
 )
 

@@ -16,7 +16,7 @@ const codeStartData = 354
 // Envelope is what one transaction sends before the message text.
 type Envelope struct {
 	From     string   // reverse path; "" for the null sender
-	To       []string // forward paths; each must pass ValidAddress
+	To       []string // forward paths; each must pass ValidRecipient
 	Size     int64    // message size on the wire, declared with SIZE= when the server offers SIZE; 0 = unknown
 	EightBit bool     // the text has 8-bit bytes: BODY=8BITMIME when offered (RFC 6152 §3)
 }
@@ -60,7 +60,7 @@ func (c *Client) Envelope(ctx context.Context, env Envelope) (*Sent, error) {
 func (c *Client) mailCommand(env Envelope) (string, error) {
 	utf8 := !ASCII(env.From)
 	for _, to := range env.To {
-		if !ValidAddress(to) {
+		if !ValidRecipient(to) {
 			return "", &Error{Phase: PhaseRcpt, Peer: c.opt.Peer, Err: ErrAddress}
 		}
 		utf8 = utf8 || !ASCII(to)
