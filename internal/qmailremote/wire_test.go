@@ -134,3 +134,21 @@ func TestAddressInjection(t *testing.T) {
 			[]string{"example.test", "s@example.org", "b@example.test", "postmaster"}},
 	})
 }
+
+// TestEHLO421 (decision 2): a 421 to EHLO means the server is closing: no HELO follows, and the
+// report quotes the 421 with the text of a refused EHLO/HELO.
+func TestEHLO421(t *testing.T) {
+	runReports(t, []reportCase{
+		{"421 to EHLO", `
+< 220 mx
+> EHLO helo.example.test
+< 421 4.3.2 shutting down
+> QUIT`, msg, "ZConnected to 127.0.0.1 but my name was rejected.\nRemote host said: 421 4.3.2 shutting down\n\x00", nil},
+		{"421 to EHLO, multi-line", `
+< 220 mx
+> EHLO helo.example.test
+< 421-4.7.0 too many connections
+< 421 4.7.0 try later
+> QUIT`, msg, "ZConnected to 127.0.0.1 but my name was rejected.\nRemote host said: 421-4.7.0 too many connections\n421 4.7.0 try later\n\x00", nil},
+	})
+}

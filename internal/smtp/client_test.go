@@ -104,3 +104,24 @@ func TestStartTLSInjection(t *testing.T) {
 	}
 	c.Close()
 }
+
+// TestHello421: a 421 to EHLO is the server closing (decision 2): Hello returns it at once,
+// without trying HELO, and the client is still in step for QUIT.
+func TestHello421(t *testing.T) {
+	srv := smtptest.Start(t, "< 220 mx\n> EHLO client.test\n< 421 4.3.2 bye\n> QUIT")
+	conn, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := smtp.NewClient(conn, smtp.Options{Peer: srv.AddrPort(), Timeout: time.Second})
+	defer c.Close()
+	if _, err := c.Greeting(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Hello(t.Context(), "client.test")
+	var e *smtp.Error
+	if !errors.As(err, &e) || e.Phase != smtp.PhaseHello || e.Reply == nil || e.Reply.Code != 421 || c.Botched() {
+		t.Fatalf("err %v, botched %v", err, c.Botched())
+	}
+	c.Quit(t.Context())
+}
