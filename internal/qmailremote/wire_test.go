@@ -1,6 +1,7 @@
 package qmailremote
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/mxout/mxout/internal/smtptest"
@@ -151,4 +152,34 @@ func TestEHLO421(t *testing.T) {
 < 421 4.7.0 try later
 > QUIT`, msg, "ZConnected to 127.0.0.1 but my name was rejected.\nRemote host said: 421-4.7.0 too many connections\n421 4.7.0 try later\n\x00", nil},
 	})
+}
+
+// TestLoneCRSmuggling (decision 11): a lone CR goes out as CRLF and the dot after it is doubled,
+// so "\r.\n" in a message can end DATA under no reading of line ends; SIZE counts the bytes sent.
+func TestLoneCRSmuggling(t *testing.T) {
+	const body = "line1\r.\nMAIL FROM:<evil@x>\n"
+	srv := smtptest.Start(t, `
+< 220 mx
+> EHLO helo.example.test
+< 250-mx
+< 250 SIZE 1000
+> MAIL FROM:<s@example.org> SIZE=30
+< 250 ok
+> RCPT TO:<a@example.test>
+< 250 ok
+> DATA
+< 354 go
+! data
+< 250 2.0.0 queued
+> QUIT`)
+	if got := run(t, srv.Addr(), body, nil); got != "r\x00"+ok {
+		t.Errorf("report %q", got)
+	}
+	const wire = "line1\r\n..\r\nMAIL FROM:<evil@x>\r\n.\r\n"
+	if d := srv.Data(); len(d) != 1 || string(d[0]) != wire {
+		t.Errorf("wire form %q, want %q", d, wire)
+	}
+	if rec := string(srv.Received()); strings.Contains(strings.ReplaceAll(rec, "\r\n", "\n"), "\r") {
+		t.Errorf("a bare CR reached the wire: %q", rec)
+	}
 }
