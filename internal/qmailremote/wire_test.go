@@ -183,3 +183,21 @@ func TestLoneCRSmuggling(t *testing.T) {
 		t.Errorf("a bare CR reached the wire: %q", rec)
 	}
 }
+
+// TestResetBeforeDot (decision 10): a connection reset while the text is still being written
+// is "connection died" without "Possible duplicate!": the dot never left. (A reset that races
+// with a small message is proved deterministically by smtp's TestBodyWriteFailureIsNoDuplicate;
+// here the text is larger than the socket buffers, so the client is surely still writing.)
+func TestResetBeforeDot(t *testing.T) {
+	runReports(t, []reportCase{
+		{"reset while the text goes out", ehloPlain + `
+> MAIL FROM:<s@example.org>
+< 250 ok
+> RCPT TO:<a@example.test>
+< 250 ok
+> DATA
+< 354 go
+! sleep 100ms
+! reset`, strings.Repeat(textLine, (16<<20)/len(textLine)), "r\x00ZConnected to 127.0.0.1 but connection died. (#4.4.2)\n\x00", nil},
+	})
+}

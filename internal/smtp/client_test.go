@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -124,4 +126,50 @@ func TestHello421(t *testing.T) {
 		t.Fatalf("err %v, botched %v", err, c.Botched())
 	}
 	c.Quit(t.Context())
+}
+
+// faultConn fails every write once armed, or only the write that carries the final dot, with a
+// connection reset: a deterministic stand-in for a peer that reset the connection.
+type faultConn struct {
+	net.Conn
+	armed   atomic.Bool
+	dotOnly bool
+}
+
+func (f *faultConn) Write(p []byte) (int, error) {
+	if f.armed.Load() && (!f.dotOnly || strings.HasSuffix(string(p), ".\r\n")) {
+		return 0, &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
+	}
+	return f.Conn.Write(p)
+}
+
+// TestBodyWriteFailureIsNoDuplicate (decision 10): a write that fails before the dot's write
+// succeeded, even the write of the dot itself, is PhaseBody without duplicate risk; for a small
+// message too, whose text and dot used to leave in one final flush counted as the dot.
+func TestBodyWriteFailureIsNoDuplicate(t *testing.T) {
+	for _, dotOnly := range []bool{false, true} {
+		srv := smtptest.Start(t, hello+"> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n> DATA\n< 354 go\n! stall")
+		raw, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn := &faultConn{Conn: raw, dotOnly: dotOnly}
+		c := smtp.NewClient(conn, smtp.Options{Peer: srv.AddrPort(), Timeout: time.Second})
+		if _, err := c.Greeting(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Hello(t.Context(), "client.test"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Envelope(t.Context(), smtp.Envelope{From: "a@example.org", To: []string{"b@example.test"}}); err != nil {
+			t.Fatal(err)
+		}
+		conn.armed.Store(true)
+		_, err = c.Body(t.Context(), strings.NewReader("short text\n"))
+		var e *smtp.Error
+		if !errors.As(err, &e) || e.Phase != smtp.PhaseBody || e.MaybeDelivered() || !errors.Is(err, smtp.ErrConnection) {
+			t.Errorf("dot only %v: err %v", dotOnly, err)
+		}
+		c.Close()
+	}
 }

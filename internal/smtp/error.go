@@ -20,8 +20,8 @@ const (
 	PhaseMail                  // MAIL FROM
 	PhaseRcpt                  // RCPT TO
 	PhaseData                  // DATA, up to the 354
-	PhaseBody                  // sending the message text
-	PhaseDot                   // sending the final dot and reading its reply
+	PhaseBody                  // sending the message text and the final dot
+	PhaseDot                   // the final dot went out: reading its reply
 	PhaseQuit                  // QUIT
 )
 
@@ -114,8 +114,8 @@ func (e *Error) Temporary() bool {
 	return true
 }
 
-// MaybeDelivered reports the duplicate risk: the final dot was handed to the network and no
-// reply proved what became of it.
+// MaybeDelivered reports the duplicate risk: the final dot was handed to the network (its write
+// succeeded) and no reply proved what became of it (decision 10).
 func (e *Error) MaybeDelivered() bool { return e.Phase == PhaseDot && e.Reply == nil }
 
 // ioError classifies a read or write failure in phase p as ErrTimeout or ErrConnection,

@@ -222,10 +222,13 @@ func firstErr(a, b error) error {
 
 // Body sends the message text after a 354 and reads the reply to the final dot
 // (RFC 5321 §4.1.1.4). Only a 2xx reply is success: a 4xx, 5xx, malformed or wrong-class reply
-// is an *Error in PhaseDot with the reply. An I/O failure while the text goes out is PhaseBody;
-// once the final dot has been handed to the network it is PhaseDot with no reply, which
-// MaybeDelivered reports as a possible duplicate. A message without a final line ending
-// returns ErrPartialLine before the dot, and the client is botched: close it without QUIT.
+// is an *Error in PhaseDot with the reply. The text is flushed to the network before the dot is
+// written, so the two are distinct (decision 10): an I/O failure up to and including the write
+// of the dot is PhaseBody, since a write that fails has not handed all of ".\r\n" over and the
+// server cannot have seen the end of data; only once the dot's write succeeded is a lost
+// connection PhaseDot with no reply, which MaybeDelivered reports as a possible duplicate. A
+// message without a final line ending returns ErrPartialLine before the dot, and the client is
+// botched: close it without QUIT.
 func (c *Client) Body(ctx context.Context, text io.Reader) (Reply, error) {
 	if err := c.usable(PhaseBody); err != nil {
 		return Reply{}, err
@@ -237,7 +240,10 @@ func (c *Client) Body(ctx context.Context, text io.Reader) (Reply, error) {
 	}
 	_, err := io.CopyBuffer(enc, messageReader{text}, c.bodyBuf)
 	if err == nil {
-		err = enc.Close()
+		err = enc.Ended()
+	}
+	if err == nil {
+		err = c.bw.Flush() // all of the text leaves before the dot is written
 	}
 	end()
 	switch {
@@ -247,7 +253,8 @@ func (c *Client) Body(ctx context.Context, text io.Reader) (Reply, error) {
 		return Reply{}, c.botch(ioError(PhaseBody, c.opt.Peer, ctxErr(ctx, err)))
 	}
 	c.trace("C: ", "[message text, then .]")
-	if err := c.flush(ctx, PhaseDot); err != nil {
+	enc.Close() // cannot fail: the text ended with a line ending and the buffer is empty
+	if err := c.flush(ctx, PhaseBody); err != nil {
 		return Reply{}, err
 	}
 	r, err := c.read(ctx, PhaseDot)
