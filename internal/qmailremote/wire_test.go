@@ -201,3 +201,42 @@ func TestResetBeforeDot(t *testing.T) {
 ! reset`, strings.Repeat(textLine, (16<<20)/len(textLine)), "r\x00ZConnected to 127.0.0.1 but connection died. (#4.4.2)\n\x00", nil},
 	})
 }
+
+// TestEarlyReply (decision 12): nothing may come between the 354 and the final dot. Bytes that
+// came with the 354 fail DATA; a reply that came while the text went out fails the message
+// before the dot is sent. Either is Z quoting what came, never K, and the connection is
+// dropped without dot and QUIT (it is out of step), so the server discards the transaction.
+func TestEarlyReply(t *testing.T) {
+	const toData = `
+> MAIL FROM:<s@example.org>
+< 250 ok
+> RCPT TO:<a@example.test>
+< 250 ok
+> DATA`
+	big := strings.Repeat(textLine, (16<<20)/len(textLine)) // more than the socket buffers hold
+	runReports(t, []reportCase{
+		{"250 in the 354's packet", ehloPlain + toData + `
+< 354 go
+< 250 extra
+! expect-eof`, msg, "r\x00Z127.0.0.1 failed on DATA command.\nRemote host said: 354 go\n250 extra\n\x00", nil},
+		{"pipelined: stale 250 after the 354", ehloPipe + `
+> MAIL FROM:<s@example.org>
+> RCPT TO:<a@example.test>
+> DATA
+< 250 ok
+< 250 ok
+< 354 go
+<raw 250 2.0.0 stale
+! expect-eof`, msg, "r\x00Z127.0.0.1 failed on DATA command.\nRemote host said: 354 go\n250 2.0.0 stale\n\x00", nil},
+		{"554 while the text goes out", ehloPlain + toData + `
+< 354 go
+! sleep 50ms
+< 554 5.3.4 too much
+! stall`, big, "r\x00Z127.0.0.1 failed after I sent the message.\nRemote host said: 554 5.3.4 too much\n\x00", nil},
+		{"250 while the text goes out", ehloPlain + toData + `
+< 354 go
+! sleep 50ms
+< 250 2.0.0 stale
+! stall`, big, "r\x00Z127.0.0.1 failed after I sent the message.\nRemote host said: 250 2.0.0 stale\n\x00", nil},
+	})
+}

@@ -17,10 +17,21 @@ import (
 // session dials srv and runs greeting and EHLO, failing the test on error.
 func session(t *testing.T, srv *smtptest.Server, timeout time.Duration) *smtp.Client {
 	t.Helper()
+	return sessionOn(t, srv, dialT(t, srv), timeout)
+}
+
+func dialT(t *testing.T, srv *smtptest.Server) net.Conn {
+	t.Helper()
 	conn, err := net.Dial("tcp", srv.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return conn
+}
+
+// sessionOn is session on a connection the test made (or wrapped) itself.
+func sessionOn(t *testing.T, srv *smtptest.Server, conn net.Conn, timeout time.Duration) *smtp.Client {
+	t.Helper()
 	c := smtp.NewClient(conn, smtp.Options{Peer: srv.AddrPort(), Timeout: timeout})
 	t.Cleanup(func() { c.Close() })
 	if _, err := c.Greeting(t.Context()); err != nil {
@@ -111,16 +122,12 @@ func TestStartTLSInjection(t *testing.T) {
 // without trying HELO, and the client is still in step for QUIT.
 func TestHello421(t *testing.T) {
 	srv := smtptest.Start(t, "< 220 mx\n> EHLO client.test\n< 421 4.3.2 bye\n> QUIT")
-	conn, err := net.Dial("tcp", srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := smtp.NewClient(conn, smtp.Options{Peer: srv.AddrPort(), Timeout: time.Second})
+	c := smtp.NewClient(dialT(t, srv), smtp.Options{Peer: srv.AddrPort(), Timeout: time.Second})
 	defer c.Close()
 	if _, err := c.Greeting(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	err = c.Hello(t.Context(), "client.test")
+	err := c.Hello(t.Context(), "client.test")
 	var e *smtp.Error
 	if !errors.As(err, &e) || e.Phase != smtp.PhaseHello || e.Reply == nil || e.Reply.Code != 421 || c.Botched() {
 		t.Fatalf("err %v, botched %v", err, c.Botched())
@@ -149,27 +156,67 @@ func (f *faultConn) Write(p []byte) (int, error) {
 func TestBodyWriteFailureIsNoDuplicate(t *testing.T) {
 	for _, dotOnly := range []bool{false, true} {
 		srv := smtptest.Start(t, hello+"> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n> DATA\n< 354 go\n! stall")
-		raw, err := net.Dial("tcp", srv.Addr())
-		if err != nil {
-			t.Fatal(err)
-		}
-		conn := &faultConn{Conn: raw, dotOnly: dotOnly}
-		c := smtp.NewClient(conn, smtp.Options{Peer: srv.AddrPort(), Timeout: time.Second})
-		if _, err := c.Greeting(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Hello(t.Context(), "client.test"); err != nil {
-			t.Fatal(err)
-		}
+		conn := &faultConn{Conn: dialT(t, srv), dotOnly: dotOnly}
+		c := sessionOn(t, srv, conn, time.Second)
 		if _, err := c.Envelope(t.Context(), smtp.Envelope{From: "a@example.org", To: []string{"b@example.test"}}); err != nil {
 			t.Fatal(err)
 		}
 		conn.armed.Store(true)
-		_, err = c.Body(t.Context(), strings.NewReader("short text\n"))
+		_, err := c.Body(t.Context(), strings.NewReader("short text\n"))
 		var e *smtp.Error
 		if !errors.As(err, &e) || e.Phase != smtp.PhaseBody || e.MaybeDelivered() || !errors.Is(err, smtp.ErrConnection) {
 			t.Errorf("dot only %v: err %v", dotOnly, err)
 		}
 		c.Close()
+	}
+}
+
+// TestUnsolicited (decision 12): bytes that came with the 354, or a reply while the text goes
+// out, are ErrUnsolicited quoting what came; the dot is never sent and the client is botched.
+// The text case runs on the plain socket (peeked) and through a wrapper that hides it (the
+// short-read fallback TLS takes), both with a reply and with a quiet server.
+func TestUnsolicited(t *testing.T) {
+	const envelope = "> MAIL FROM:<a@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n> DATA\n"
+	big := strings.Repeat("a line of text to fill the socket buffers\n", (16<<20)/42)
+	tests := []struct {
+		name   string
+		script string
+		wrap   bool
+		text   string
+		phase  smtp.Phase
+		lines  []string // nil: success
+	}{
+		{"with the 354", "< 354 go\n< 250 extra\n! expect-eof", false, "x\n", smtp.PhaseData, []string{"354 go", "250 extra"}},
+		{"partial line with the 354", "<raw 354 go\\r\\n250 sta\n! expect-eof", false, "x\n", smtp.PhaseData, []string{"354 go", "250 sta"}},
+		{"during the text", "< 354 go\n! sleep 50ms\n< 451 4.3.0 stop\n! stall", false, big, smtp.PhaseBody, []string{"451 4.3.0 stop"}},
+		{"during the text, socket hidden", "< 354 go\n! sleep 50ms\n< 451 4.3.0 stop\n! stall", true, big, smtp.PhaseBody, []string{"451 4.3.0 stop"}},
+		{"quiet, socket hidden", "< 354 go\n! data\n< 250 2.0.0 queued\n", true, "x\n", smtp.PhaseDot, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.Start(t, hello+envelope+tt.script)
+			conn := dialT(t, srv)
+			if tt.wrap {
+				conn = &faultConn{Conn: conn} // not a syscall.Conn: the socket cannot be peeked
+			}
+			c := sessionOn(t, srv, conn, 5*time.Second)
+			_, err := c.Envelope(t.Context(), smtp.Envelope{From: "a@example.org", To: []string{"b@example.test"}})
+			if err == nil {
+				_, err = c.Body(t.Context(), strings.NewReader(tt.text))
+			}
+			if tt.lines == nil {
+				if err != nil {
+					t.Fatalf("quiet server: %v", err)
+				}
+				return
+			}
+			var e *smtp.Error
+			if !errors.As(err, &e) || !errors.Is(err, smtp.ErrUnsolicited) || e.Phase != tt.phase || e.Reply == nil ||
+				e.Reply.Code != 0 || strings.Join(e.Reply.Lines, "|") != strings.Join(tt.lines, "|") ||
+				!e.Temporary() || e.MaybeDelivered() || !c.Botched() {
+				t.Fatalf("err %v (%#v)", err, e)
+			}
+			c.Close()
+		})
 	}
 }

@@ -67,6 +67,10 @@ var (
 	ErrPartialLine = errors.New("smtp: message ends with a partial line")
 	// ErrMessageRead: the message itself could not be read (a local failure, not the server's).
 	ErrMessageRead = errors.New("smtp: cannot read the message")
+	// ErrUnsolicited: the server sent something no command asked for: bytes after its 354 to
+	// DATA, or a reply while the message text was being written (decision 12). Error.Reply
+	// quotes what came, with Code 0. The session is out of step and is never a success.
+	ErrUnsolicited = errors.New("smtp: the server sent what no command asked for")
 	// ErrAddress: an address cannot be written as an SMTP path: it holds CR, LF or NUL, or a
 	// '<', '>', space or control byte outside the quoted local part, or a recipient has no '@'.
 	ErrAddress = errors.New("smtp: address cannot be sent")
@@ -108,6 +112,8 @@ func (e *Error) Temporary() bool {
 	case errors.Is(e.Err, ErrTooBig), errors.Is(e.Err, ErrNeedsSMTPUTF8),
 		errors.Is(e.Err, ErrPartialLine), errors.Is(e.Err, ErrAddress):
 		return false
+	case errors.Is(e.Err, ErrUnsolicited):
+		return true // whatever it said, it answered no command
 	case e.Reply != nil:
 		return e.Reply.Class() != 5
 	}

@@ -114,8 +114,18 @@ func (c *Client) stepwise(ctx context.Context, mail string, to []string, sent *S
 	if err != nil {
 		return err
 	}
+	return c.dataStarted(r)
+}
+
+// dataStarted checks the reply to DATA: only a 354 lets the text go out (decision 8), and only
+// when nothing came after it (decision 12): a server that sent more in the same breath would
+// have that read as the reply to the final dot.
+func (c *Client) dataStarted(r Reply) error {
 	if r.Code != codeStartData {
 		return c.replyError(PhaseData, r)
+	}
+	if c.br.Buffered() > 0 {
+		return c.unsolicited(PhaseData, r.Lines)
 	}
 	return nil
 }
@@ -192,10 +202,7 @@ func (c *Client) readEnvelope(ctx context.Context, n int, sent *Sent) error {
 		}
 		return refused
 	}
-	if r.Code != codeStartData {
-		return c.replyError(PhaseData, r)
-	}
-	return nil
+	return c.dataStarted(r)
 }
 
 // abortData ends a DATA that was opened though no message should be sent. RFC 2920 §3.1 asks
@@ -222,7 +229,9 @@ func firstErr(a, b error) error {
 
 // Body sends the message text after a 354 and reads the reply to the final dot
 // (RFC 5321 §4.1.1.4). Only a 2xx reply is success: a 4xx, 5xx, malformed or wrong-class reply
-// is an *Error in PhaseDot with the reply. The text is flushed to the network before the dot is
+// is an *Error in PhaseDot with the reply. Anything the server sent while the text went out is
+// ErrUnsolicited in PhaseBody, and the dot is not sent (decision 12); a connection it closed by
+// then is an I/O error in PhaseBody. The text is flushed to the network before the dot is
 // written, so the two are distinct (decision 10): an I/O failure up to and including the write
 // of the dot is PhaseBody, since a write that fails has not handed all of ".\r\n" over and the
 // server cannot have seen the end of data; only once the dot's write succeeded is a lost
@@ -251,6 +260,15 @@ func (c *Client) Body(ctx context.Context, text io.Reader) (Reply, error) {
 		return Reply{}, c.botch(&Error{Phase: PhaseBody, Peer: c.opt.Peer, Err: err})
 	case err != nil:
 		return Reply{}, c.botch(ioError(PhaseBody, c.opt.Peer, ctxErr(ctx, err)))
+	}
+	// Decision 12: a reply that came while the text went out answers no command; written now,
+	// the dot would be taken as the command it answers.
+	came, err := c.pending(ctx)
+	if err != nil {
+		return Reply{}, c.botch(ioError(PhaseBody, c.opt.Peer, err))
+	}
+	if came {
+		return Reply{}, c.unsolicited(PhaseBody, nil)
 	}
 	c.trace("C: ", "[message text, then .]")
 	enc.Close() // cannot fail: the text ended with a line ending and the buffer is empty
