@@ -184,10 +184,12 @@ func TestLoneCRSmuggling(t *testing.T) {
 	}
 }
 
-// TestResetBeforeDot (decision 10): a connection reset while the text is still being written
-// is "connection died" without "Possible duplicate!": the dot never left. (A reset that races
-// with a small message is proved deterministically by smtp's TestBodyWriteFailureIsNoDuplicate;
-// here the text is larger than the socket buffers, so the client is surely still writing.)
+// TestResetBeforeDot (decision 10): a connection that dies before the final dot was written is
+// "connection died" without "Possible duplicate!": the dot never left. A reset after the 354
+// races with a small message's writes, so the small case is proved deterministically by smtp's
+// TestBodyWriteFailureIsNoDuplicate; here the reset comes while a text larger than the socket
+// buffers is surely still being written, and a server that closes after its 354 is seen to have
+// closed before the dot.
 func TestResetBeforeDot(t *testing.T) {
 	runReports(t, []reportCase{
 		{"reset while the text goes out", ehloPlain + `
@@ -199,6 +201,16 @@ func TestResetBeforeDot(t *testing.T) {
 < 354 go
 ! sleep 100ms
 ! reset`, strings.Repeat(textLine, (16<<20)/len(textLine)), "r\x00ZConnected to 127.0.0.1 but connection died. (#4.4.2)\n\x00", nil},
+		// The server closes after its 354 but takes the text: the close is seen before the dot
+		// would be written, so the dot never leaves (it used to: then EOF, "Possible duplicate!").
+		{"close after 354", ehloPlain + `
+> MAIL FROM:<s@example.org>
+< 250 ok
+> RCPT TO:<a@example.test>
+< 250 ok
+> DATA
+< 354 go
+! close`, strings.Repeat(textLine, (4<<20)/len(textLine)), "r\x00ZConnected to 127.0.0.1 but connection died. (#4.4.2)\n\x00", nil},
 	})
 }
 
