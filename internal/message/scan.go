@@ -5,12 +5,11 @@ import "bytes"
 // Scan accumulates, as a message is written through it, what a sender must know before it
 // talks to a server. The zero value is an empty message.
 type Scan struct {
-	n      int64 // bytes seen
-	bareLF int64 // LFs not preceded by CR: each becomes CRLF on the wire
-	loneCR int64 // CRs followed by a byte other than LF: each becomes CRLF on the wire too
-	last   byte
-	// EightBit: some byte is 0x80 or above (BODY=8BITMIME, RFC 6152).
-	EightBit bool
+	n        int64 // bytes seen
+	bareLF   int64 // LFs not preceded by CR: each becomes CRLF on the wire
+	loneCR   int64 // CRs followed by a byte other than LF: each becomes CRLF on the wire too
+	last     byte
+	EightBit bool // some byte is 0x80 or above (BODY=8BITMIME, RFC 6152)
 }
 
 // Write accounts for p. It never fails.

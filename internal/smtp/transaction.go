@@ -261,8 +261,8 @@ func (c *Client) Body(ctx context.Context, text io.Reader) (Reply, error) {
 	case err != nil:
 		return Reply{}, c.botch(ioError(PhaseBody, c.opt.Peer, ctxErr(ctx, err)))
 	}
-	// Decision 12: a reply that came while the text went out answers no command; written now,
-	// the dot would be taken as the command it answers.
+	// Decision 12: a reply that came while the text went out answers no command. Were the dot
+	// written now, that reply would be read as the answer to it.
 	came, err := c.pending(ctx)
 	if err != nil {
 		return Reply{}, c.botch(ioError(PhaseBody, c.opt.Peer, err))
