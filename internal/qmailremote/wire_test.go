@@ -11,6 +11,14 @@ import (
 // (spec/qmail-remote-behaviour.md, decisions 2, 7, 9, 10, 11, 12 and 13) through the whole
 // program against scripted servers, comparing the report bytes exactly.
 
+// toData is the stepwise transaction up to DATA for one recipient, a@example.test.
+const toData = `
+> MAIL FROM:<s@example.org>
+< 250 ok
+> RCPT TO:<a@example.test>
+< 250 ok
+> DATA`
+
 // reportCase is one scripted session and the report it must give.
 type reportCase struct {
 	name   string
@@ -192,23 +200,13 @@ func TestLoneCRSmuggling(t *testing.T) {
 // closed before the dot.
 func TestResetBeforeDot(t *testing.T) {
 	runReports(t, []reportCase{
-		{"reset while the text goes out", ehloPlain + `
-> MAIL FROM:<s@example.org>
-< 250 ok
-> RCPT TO:<a@example.test>
-< 250 ok
-> DATA
+		{"reset while the text goes out", ehloPlain + toData + `
 < 354 go
 ! sleep 100ms
 ! reset`, strings.Repeat(textLine, (16<<20)/len(textLine)), "r\x00ZConnected to 127.0.0.1 but connection died. (#4.4.2)\n\x00", nil},
 		// The server closes after its 354 but takes the text: the close is seen before the dot
 		// would be written, so the dot never leaves (it used to: then EOF, "Possible duplicate!").
-		{"close after 354", ehloPlain + `
-> MAIL FROM:<s@example.org>
-< 250 ok
-> RCPT TO:<a@example.test>
-< 250 ok
-> DATA
+		{"close after 354", ehloPlain + toData + `
 < 354 go
 ! close`, strings.Repeat(textLine, (4<<20)/len(textLine)), "r\x00ZConnected to 127.0.0.1 but connection died. (#4.4.2)\n\x00", nil},
 	})
@@ -219,12 +217,6 @@ func TestResetBeforeDot(t *testing.T) {
 // before the dot is sent. Either is Z quoting what came, never K, and the connection is
 // dropped without dot and QUIT (it is out of step), so the server discards the transaction.
 func TestEarlyReply(t *testing.T) {
-	const toData = `
-> MAIL FROM:<s@example.org>
-< 250 ok
-> RCPT TO:<a@example.test>
-< 250 ok
-> DATA`
 	big := strings.Repeat(textLine, (16<<20)/len(textLine)) // more than the socket buffers hold
 	runReports(t, []reportCase{
 		{"250 in the 354's packet", ehloPlain + toData + `
