@@ -153,7 +153,7 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result) (fresh bo
 	var to []string
 	var idx []int
 	for i, rcpt := range job.Recipients {
-		if !smtp.ValidAddress(rcpt) {
+		if !smtp.ValidRecipient(rcpt) {
 			o := outcome.Local(outcome.BadRecipient, smtp.PhaseRcpt, "the recipient address cannot be written as an SMTP path",
 				&smtp.Error{Phase: smtp.PhaseRcpt, Peer: s.Peer, Err: smtp.ErrAddress})
 			s.facts(&o)

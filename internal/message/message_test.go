@@ -23,6 +23,12 @@ func TestScan(t *testing.T) {
 		{"a\nb\r\nc\n", 9, false, false},
 		{"abc", 3, false, true},
 		{"abc\r", 5, false, false},
+		{"a\rb\n", 6, false, false},    // a lone CR becomes CRLF (decision 11)
+		{"a\r\r\n", 5, false, false},   // a lone CR, then a CRLF kept
+		{"\r\r", 4, false, false},      // two lone CRs, the last one final
+		{"a\r.\nb\n", 9, false, false}, // "a\r\n.\r\nb\r\n" without dot-stuffing
+		{"\r\n\r\n", 4, false, false},  // CRLFs kept
+		{"x\ry", 4, false, true},       // lone CR, then a partial line
 		{"\xc3\xa9\n", 4, true, false},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import "bytes"
 type Scan struct {
 	n        int64 // bytes seen
 	bareLF   int64 // LFs not preceded by CR: each becomes CRLF on the wire
+	loneCR   int64 // CRs followed by a byte other than LF: each becomes CRLF on the wire too
 	last     byte
 	EightBit bool // some byte is 0x80 or above (BODY=8BITMIME, RFC 6152)
 }
@@ -15,6 +16,9 @@ type Scan struct {
 func (s *Scan) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
+	}
+	if s.last == '\r' && p[0] != '\n' {
+		s.loneCR++ // the CR that ended the previous chunk
 	}
 	prev := s.last
 	for i := 0; ; {
@@ -32,6 +36,17 @@ func (s *Scan) Write(p []byte) (int, error) {
 		}
 		i = j + 1
 	}
+	for i := 0; ; {
+		j := bytes.IndexByte(p[i:], '\r')
+		if j < 0 || i+j+1 == len(p) {
+			break // none left, or the last byte: the next chunk (or WireSize) decides
+		}
+		j += i
+		if p[j+1] != '\n' {
+			s.loneCR++
+		}
+		i = j + 1
+	}
 	if !s.EightBit && hasHighBit(p) {
 		s.EightBit = true
 	}
@@ -41,9 +56,11 @@ func (s *Scan) Write(p []byte) (int, error) {
 }
 
 // WireSize is the message size in the SMTP line-ending convention, as SIZE declares it
-// (RFC 1870 §4: dot-stuffing is not counted). A final lone CR is completed to CRLF.
+// (RFC 1870 §4: dot-stuffing and the final dot are not counted): the bytes smtp.BodyEncoder
+// sends, where a bare LF and a lone CR each become CRLF (qmail-remote contract, decision 11).
+// A final CR is completed to CRLF too.
 func (s *Scan) WireSize() int64 {
-	n := s.n + s.bareLF
+	n := s.n + s.bareLF + s.loneCR
 	if s.last == '\r' {
 		n++
 	}

@@ -71,7 +71,7 @@ func TestExtensionsDeclared(t *testing.T) {
 < 250-8BITMIME
 < 250-SMTPUTF8
 < 250 PIPELINING
-> MAIL FROM:<s@example.org> SIZE=36 BODY=8BITMIME SMTPUTF8
+> MAIL FROM:<s@example.org> SIZE=37 BODY=8BITMIME SMTPUTF8
 > RCPT TO:<üser@example.test>
 > DATA
 < 250 ok
@@ -84,7 +84,7 @@ func TestExtensionsDeclared(t *testing.T) {
 	if got != "r\x00"+ok {
 		t.Errorf("got %q", got)
 	}
-	wire := "Subject: \xc3\xa9\r\n\r\n..dot\r\nline\r\nlone\rcr\r\n.\r\n"
+	wire := "Subject: \xc3\xa9\r\n\r\n..dot\r\nline\r\nlone\r\ncr\r\n.\r\n" // a lone CR ends a line (decision 11)
 	if d := srv.Data(); len(d) != 1 || string(d[0]) != wire {
 		t.Errorf("wire form %q, want %q", d, wire)
 	}

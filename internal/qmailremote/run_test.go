@@ -244,11 +244,6 @@ func TestPhaseTable(t *testing.T) {
 }
 
 // dataOK is the stepwise transaction up to the message text for one recipient.
-const dataOK = `
-> MAIL FROM:<s@example.org>
-< 250 ok
-> RCPT TO:<a@example.test>
-< 250 ok
-> DATA
+const dataOK = toData + `
 < 354 go
 ! data`

@@ -31,7 +31,7 @@ func Qmail(res *deliver.Result) []byte {
 	ip := res.Message.Peer.Addr().String()
 	for i := range res.Recipients {
 		r := &res.Recipients[i]
-		if r.RcptReply == nil && !errors.Is(r.Err, smtp.ErrAddress) {
+		if r.RcptReply == nil && !localRcptRefusal(r) {
 			break // qmail-send matches reports to recipients by position: stop at the first gap
 		}
 		b.WriteString(recipientReport(ip, r))
@@ -44,6 +44,11 @@ func Qmail(res *deliver.Result) []byte {
 
 // Message renders a single message report (for failures outside a delivery), NUL-ended.
 func Message(text string) []byte { return append([]byte(text), 0) }
+
+// localRcptRefusal reports a recipient refused here, before any command carried it.
+func localRcptRefusal(r *outcome.Outcome) bool {
+	return r.RcptReply == nil && r.Phase == smtp.PhaseRcpt && errors.Is(r.Err, smtp.ErrAddress)
+}
 
 // recipientReport is r, h or s from the recipient's own reply to RCPT TO (the reference's
 // rule: the message report says what became of the accepted ones).

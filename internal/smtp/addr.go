@@ -10,8 +10,9 @@ import "strings"
 // With utf8 set (SMTPUTF8 declared), bytes from 0x80 up count as atext (RFC 6531 §3.3), so a
 // UTF-8 local part is not quoted; without it they force quoting, as in the reference.
 //
-// Callers must reject addresses holding CR, LF or NUL first (ValidAddress): inside a command
-// they would end the line early.
+// Callers must reject addresses that cannot be carried first (ValidAddress, ValidRecipient):
+// CR, LF or NUL would end the command line early, and '>' or a space in the unquoted part would
+// end the path.
 func Path(addr string, utf8 bool) string {
 	at := strings.LastIndexByte(addr, '@')
 	if at < 0 {
@@ -36,8 +37,34 @@ func Path(addr string, utf8 bool) string {
 	return b.String()
 }
 
-// ValidAddress reports whether an address can be carried in an SMTP command at all.
-func ValidAddress(addr string) bool { return !strings.ContainsAny(addr, "\r\n\x00") }
+// ValidAddress reports whether an address can be written as an RFC 5321 path that cannot break
+// out of its angle brackets (qmail-remote contract, decision 13): no CR, LF or NUL anywhere (they
+// would end the command line), and no '<', '>', space or other control byte in the part Path
+// leaves unquoted: the domain, or the whole address when it has no '@'. Otherwise the sender
+// "x@example.net> RET=HDRS" would go out as "MAIL FROM:<x@example.net> RET=HDRS>", parameters
+// chosen by whoever wrote the address. A local part that is not a dot-atom is quoted by Path, so
+// any other byte is safe there.
+func ValidAddress(addr string) bool {
+	if strings.ContainsAny(addr, "\r\n\x00") {
+		return false
+	}
+	unquoted := addr
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		unquoted = addr[at+1:]
+	}
+	for i := 0; i < len(unquoted); i++ {
+		if c := unquoted[i]; c <= ' ' || c == 0x7f || c == '<' || c == '>' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidRecipient is ValidAddress for a forward path, which also needs an '@': a recipient
+// without a domain is not a mailbox (RFC 5321 §4.1.2), and Path would quote nothing of it.
+func ValidRecipient(addr string) bool {
+	return strings.IndexByte(addr, '@') >= 0 && ValidAddress(addr)
+}
 
 // ASCII reports whether s has no byte from 0x80 up.
 func ASCII(s string) bool {

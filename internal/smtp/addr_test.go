@@ -32,11 +32,69 @@ func TestPath(t *testing.T) {
 }
 
 func TestValidAddress(t *testing.T) {
-	for in, want := range map[string]bool{"a@b": true, "": true, "a\r@b": false, "a\n@b": false, "a\x00b": false} {
-		if ValidAddress(in) != want {
-			t.Errorf("ValidAddress(%q) != %v", in, want)
+	tests := []struct {
+		in              string
+		sender, recipnt bool
+	}{
+		{"a@b", true, true},
+		{"", true, false}, // the null sender
+		{"a\r@b", false, false},
+		{"a\n@b", false, false},
+		{"a\x00b", false, false},
+		// decision 13: nothing may end the path early
+		{"x@example.net> RET=HDRS ENVID=a", false, false},
+		{"a@example.test> NOTIFY=NEVER", false, false},
+		{"a@example.test> ORCPT=rfc822;b", false, false},
+		{"a@example.test> ORCPT=rfc822;b@example.test", true, true}, // split at the last '@': all before it is quoted
+		{"a@example.test>", false, false},
+		{"a@<example.test", false, false},
+		{"a@exa mple.test", false, false},
+		{"a@example.test\t", false, false},
+		{"a@example.test\x7f", false, false},
+		{"postmaster", true, false}, // no '@': a sender may be local, a recipient may not
+		{"postmaster> NOTIFY=NEVER", false, false},
+		{"post master", false, false},
+		// the local part is quoted by Path: anything but CR, LF and NUL is safe there
+		{"d e@example.test", true, true},
+		{"a> NOTIFY=NEVER <b@example.test", true, true},
+		{"\x01@example.test", true, true},
+		{"#@[]", true, true},
+		{"üser@exämple.test", true, true},
+	}
+	for _, tt := range tests {
+		if ValidAddress(tt.in) != tt.sender || ValidRecipient(tt.in) != tt.recipnt {
+			t.Errorf("%q: ValidAddress %v ValidRecipient %v, want %v %v", tt.in,
+				ValidAddress(tt.in), ValidRecipient(tt.in), tt.sender, tt.recipnt)
 		}
 	}
+}
+
+// FuzzValidAddress: an address that passes ValidAddress, written by Path, gives a path whose
+// only unquoted '>' is its closing bracket and which holds no space, CR or LF outside quotes:
+// nothing of it can be read as a parameter.
+func FuzzValidAddress(f *testing.F) {
+	f.Add("x@example.net> RET=HDRS", false)
+	f.Add("a b\"c>@d", true)
+	f.Fuzz(func(t *testing.T, addr string, utf8 bool) {
+		if !ValidAddress(addr) {
+			return
+		}
+		path := "<" + Path(addr, utf8) + ">"
+		quoted := false
+		for i := 0; i < len(path); i++ {
+			c := path[i]
+			switch {
+			case c == '\r' || c == '\n':
+				t.Fatalf("%q: line break in %q", addr, path)
+			case quoted && c == '\\':
+				i++
+			case c == '"':
+				quoted = !quoted
+			case !quoted && (c <= ' ' || (c == '>' && i != len(path)-1)):
+				t.Fatalf("%q: %q ends the path early at byte %d", addr, path, i)
+			}
+		}
+	})
 }
 
 // FuzzPath: the encoded path never holds an unescaped quote inside its quoted part, and the

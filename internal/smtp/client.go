@@ -107,17 +107,22 @@ func (c *Client) Greeting(ctx context.Context) (Reply, error) {
 }
 
 // Hello sends EHLO and, if the server refuses it, HELO (RFC 5321 §4.1.4, qmail-remote contract
-// decision 2). Only 250 is success. On success Extensions holds what EHLO announced.
+// decision 2). Only 250 is success. On success Extensions holds what EHLO announced. A 421 to
+// EHLO means the server is closing the channel (RFC 5321 §3.8): no HELO follows, and the error
+// holds the 421.
 func (c *Client) Hello(ctx context.Context, name string) error {
 	c.ext, c.esmtp = Extensions{}, false
 	r, err := c.roundTrip(ctx, PhaseHello, "EHLO "+name)
 	if err != nil {
 		return err
 	}
-	if r.Code == 250 {
+	switch r.Code {
+	case 250:
 		c.ext = parseExtensions(r)
 		c.esmtp = true
 		return nil
+	case codeClosing:
+		return c.replyError(PhaseHello, r)
 	}
 	r, err = c.roundTrip(ctx, PhaseHello, "HELO "+name)
 	if err != nil {
@@ -128,6 +133,10 @@ func (c *Client) Hello(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// codeClosing is the reply of a server that is shutting the transmission channel down
+// (RFC 5321 §3.8, §4.2.3).
+const codeClosing = 421
 
 // Quit sends QUIT and does not wait for the 221: the outcome is already known, and waiting for
 // the remote side gains nothing (as qmail-remote). Errors are ignored; the caller closes.

@@ -11,12 +11,12 @@ import (
 // input chunk:
 //
 //   - LF becomes CRLF; a CRLF already there is kept as it is (no CRCRLF);
-//   - a '.' at the start of a line is doubled;
-//   - a lone CR (not followed by LF) is passed through unchanged and never ends a line, so
-//     "\r.\n" in a message can never become the end-of-data "\r\n.\r\n" on the wire
-//     (qmail-remote contract, decision 1: the notqmail injection bug is not copied);
-//   - a CR as the very last byte counts as a line ending, as in the reference ("abc\r" goes out
-//     as "abc\r\n");
+//   - a lone CR (not followed by LF) also becomes CRLF: it ends a line, so no bare CR or LF ever
+//     reaches the wire (RFC 5321 §2.3.8; qmail-remote contract, decisions 1 and 11). Passing it
+//     through would put "\r.\r\n" on the wire for "\r.\n", which receivers that take a bare
+//     CR for a line end read as the end of data (the outbound half of SMTP smuggling);
+//   - a '.' at the start of a line is doubled, also after a lone CR;
+//   - a CR as the very last byte is a line ending too ("abc\r" goes out as "abc\r\n");
 //   - 8-bit bytes, NULs and long lines pass unchanged.
 //
 // Close writes the final ".\r\n", or returns ErrPartialLine (writing nothing more) when the
@@ -24,7 +24,7 @@ import (
 type BodyEncoder struct {
 	w         *bufio.Writer
 	lineStart bool // the next input byte starts a line
-	lastCR    bool // the last input byte written was a CR
+	afterCR   bool // the last input byte was a CR, already written as CRLF: an LF now is its own
 }
 
 // NewBodyEncoder returns an encoder writing to w. The caller flushes w.
@@ -34,10 +34,17 @@ func NewBodyEncoder(w *bufio.Writer) *BodyEncoder { return &BodyEncoder{w: w, li
 func (e *BodyEncoder) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
+		if e.afterCR {
+			e.afterCR = false
+			if p[0] == '\n' { // the LF of a CRLF whose CR already went out as CRLF
+				p = p[1:]
+				continue
+			}
+		}
 		if e.lineStart && p[0] == '.' {
 			e.w.WriteByte('.')
 		}
-		i := bytes.IndexByte(p, '\n')
+		i := lineEnd(p)
 		seg := p
 		if i >= 0 {
 			seg = p[:i]
@@ -45,17 +52,12 @@ func (e *BodyEncoder) Write(p []byte) (int, error) {
 		if len(seg) > 0 {
 			e.w.Write(seg)
 			e.lineStart = false
-			e.lastCR = seg[len(seg)-1] == '\r'
 		}
 		if i < 0 {
 			break
 		}
-		if e.lastCR {
-			e.w.WriteByte('\n')
-		} else {
-			e.w.WriteString("\r\n")
-		}
-		e.lineStart, e.lastCR = true, false
+		e.w.WriteString("\r\n")
+		e.lineStart, e.afterCR = true, p[i] == '\r'
 		p = p[i+1:]
 	}
 	if _, err := e.w.Write(nil); err != nil {
@@ -64,14 +66,34 @@ func (e *BodyEncoder) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close ends the message with ".\r\n". It returns ErrPartialLine, and writes nothing, when the
-// last line had no line ending; a final lone CR is completed to CRLF first.
-func (e *BodyEncoder) Close() error {
+// lineEnd returns the index of the first CR or LF in p, or -1.
+func lineEnd(p []byte) int {
+	i := bytes.IndexByte(p, '\n')
+	head := p
+	if i >= 0 {
+		head = p[:i]
+	}
+	if j := bytes.IndexByte(head, '\r'); j >= 0 {
+		return j
+	}
+	return i
+}
+
+// Ended returns ErrPartialLine when the text written so far does not end with a line ending (a
+// final lone CR counts as one). It writes nothing: the caller can flush the text and check for
+// an early reply before the final dot goes out.
+func (e *BodyEncoder) Ended() error {
 	if !e.lineStart {
-		if !e.lastCR {
-			return ErrPartialLine
-		}
-		e.w.WriteByte('\n')
+		return ErrPartialLine
+	}
+	return nil
+}
+
+// Close ends the message with ".\r\n". It returns ErrPartialLine, and writes nothing, when the
+// last line had no line ending.
+func (e *BodyEncoder) Close() error {
+	if err := e.Ended(); err != nil {
+		return err
 	}
 	_, err := e.w.WriteString(".\r\n")
 	return err

@@ -20,8 +20,8 @@ const (
 	PhaseMail                  // MAIL FROM
 	PhaseRcpt                  // RCPT TO
 	PhaseData                  // DATA, up to the 354
-	PhaseBody                  // sending the message text
-	PhaseDot                   // sending the final dot and reading its reply
+	PhaseBody                  // sending the message text and the final dot
+	PhaseDot                   // the final dot went out: reading its reply
 	PhaseQuit                  // QUIT
 )
 
@@ -67,7 +67,12 @@ var (
 	ErrPartialLine = errors.New("smtp: message ends with a partial line")
 	// ErrMessageRead: the message itself could not be read (a local failure, not the server's).
 	ErrMessageRead = errors.New("smtp: cannot read the message")
-	// ErrAddress: an address holds a byte SMTP cannot carry (CR, LF or NUL).
+	// ErrUnsolicited: the server sent something no command asked for: bytes after its 354 to
+	// DATA, or a reply while the message text was being written (decision 12). Error.Reply
+	// quotes what came, with Code 0. The session is out of step and is never a success.
+	ErrUnsolicited = errors.New("smtp: the server sent what no command asked for")
+	// ErrAddress: an address cannot be written as an SMTP path: it holds CR, LF or NUL, or a
+	// '<', '>', space or control byte outside the quoted local part, or a recipient has no '@'.
 	ErrAddress = errors.New("smtp: address cannot be sent")
 )
 
@@ -107,14 +112,16 @@ func (e *Error) Temporary() bool {
 	case errors.Is(e.Err, ErrTooBig), errors.Is(e.Err, ErrNeedsSMTPUTF8),
 		errors.Is(e.Err, ErrPartialLine), errors.Is(e.Err, ErrAddress):
 		return false
+	case errors.Is(e.Err, ErrUnsolicited):
+		return true // whatever it said, it answered no command
 	case e.Reply != nil:
 		return e.Reply.Class() != 5
 	}
 	return true
 }
 
-// MaybeDelivered reports the duplicate risk: the final dot was handed to the network and no
-// reply proved what became of it.
+// MaybeDelivered reports the duplicate risk: the final dot was handed to the network (its write
+// succeeded) and no reply proved what became of it (decision 10).
 func (e *Error) MaybeDelivered() bool { return e.Phase == PhaseDot && e.Reply == nil }
 
 // ioError classifies a read or write failure in phase p as ErrTimeout or ErrConnection,

@@ -77,9 +77,11 @@ func (r Reply) String() string {
 }
 
 // lineCode returns the code a reply line starts with, or 0 if it does not start with three
-// digits forming a code from 100 to 599.
+// digits forming a code from 100 to 599, followed by a space, a hyphen or the end of the line
+// (RFC 5321 §4.2 reply-line grammar; decision 7): "250ok", "2500 ok" and "250\tok" are
+// malformed, as Postfix reads them too.
 func lineCode(line []byte) int {
-	if len(line) < 3 {
+	if len(line) < 3 || (len(line) > 3 && line[3] != ' ' && line[3] != '-') {
 		return 0
 	}
 	code := 0

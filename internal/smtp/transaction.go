@@ -16,7 +16,7 @@ const codeStartData = 354
 // Envelope is what one transaction sends before the message text.
 type Envelope struct {
 	From     string   // reverse path; "" for the null sender
-	To       []string // forward paths; each must pass ValidAddress
+	To       []string // forward paths; each must pass ValidRecipient
 	Size     int64    // message size on the wire, declared with SIZE= when the server offers SIZE; 0 = unknown
 	EightBit bool     // the text has 8-bit bytes: BODY=8BITMIME when offered (RFC 6152 §3)
 }
@@ -29,9 +29,11 @@ type Sent struct {
 	Accepted int // recipients whose reply was an acceptance
 }
 
-// RcptAccepted reports whether a RCPT (or MAIL) reply accepts it. As in qmail-remote, any
-// well-formed reply below 400 does; a malformed reply never does (decision 7).
-func RcptAccepted(r Reply) bool { return r.Code >= 100 && r.Code < 400 }
+// RcptAccepted reports whether a RCPT (or MAIL) reply accepts it: only a well-formed 2xx does
+// (RFC 5321 §4.2: 250/251; §3.3 gives RCPT no 3xx; decision 9). The reference takes any code
+// below 400, so a 354 to MAIL let it send RCPTs a server had to refuse with 503 (a false
+// bounce). Any other reply is refused; its class decides how: only 5xx is permanent.
+func RcptAccepted(r Reply) bool { return r.Positive() }
 
 // Envelope runs MAIL FROM, one RCPT TO per recipient and DATA (RFC 5321 §3.3). When the server
 // offers PIPELINING (RFC 2920 §3.1) the commands go out in one write and the replies are matched
@@ -58,7 +60,7 @@ func (c *Client) Envelope(ctx context.Context, env Envelope) (*Sent, error) {
 func (c *Client) mailCommand(env Envelope) (string, error) {
 	utf8 := !ASCII(env.From)
 	for _, to := range env.To {
-		if !ValidAddress(to) {
+		if !ValidRecipient(to) {
 			return "", &Error{Phase: PhaseRcpt, Peer: c.opt.Peer, Err: ErrAddress}
 		}
 		utf8 = utf8 || !ASCII(to)
@@ -112,8 +114,18 @@ func (c *Client) stepwise(ctx context.Context, mail string, to []string, sent *S
 	if err != nil {
 		return err
 	}
+	return c.dataStarted(r)
+}
+
+// dataStarted checks the reply to DATA: only a 354 lets the text go out (decision 8), and only
+// when nothing came after it (decision 12): a server that sent more in the same breath would
+// have that read as the reply to the final dot.
+func (c *Client) dataStarted(r Reply) error {
 	if r.Code != codeStartData {
 		return c.replyError(PhaseData, r)
+	}
+	if c.br.Buffered() > 0 {
+		return c.unsolicited(PhaseData, r.Lines)
 	}
 	return nil
 }
@@ -190,10 +202,7 @@ func (c *Client) readEnvelope(ctx context.Context, n int, sent *Sent) error {
 		}
 		return refused
 	}
-	if r.Code != codeStartData {
-		return c.replyError(PhaseData, r)
-	}
-	return nil
+	return c.dataStarted(r)
 }
 
 // abortData ends a DATA that was opened though no message should be sent. RFC 2920 §3.1 asks
@@ -220,10 +229,15 @@ func firstErr(a, b error) error {
 
 // Body sends the message text after a 354 and reads the reply to the final dot
 // (RFC 5321 §4.1.1.4). Only a 2xx reply is success: a 4xx, 5xx, malformed or wrong-class reply
-// is an *Error in PhaseDot with the reply. An I/O failure while the text goes out is PhaseBody;
-// once the final dot has been handed to the network it is PhaseDot with no reply, which
-// MaybeDelivered reports as a possible duplicate. A message without a final line ending
-// returns ErrPartialLine before the dot, and the client is botched: close it without QUIT.
+// is an *Error in PhaseDot with the reply. Anything the server sent while the text went out is
+// ErrUnsolicited in PhaseBody, and the dot is not sent (decision 12); a connection it closed by
+// then is an I/O error in PhaseBody. The text is flushed to the network before the dot is
+// written, so the two are distinct (decision 10): an I/O failure up to and including the write
+// of the dot is PhaseBody, since a write that fails has not handed all of ".\r\n" over and the
+// server cannot have seen the end of data; only once the dot's write succeeded is a lost
+// connection PhaseDot with no reply, which MaybeDelivered reports as a possible duplicate. A
+// message without a final line ending returns ErrPartialLine before the dot, and the client is
+// botched: close it without QUIT.
 func (c *Client) Body(ctx context.Context, text io.Reader) (Reply, error) {
 	if err := c.usable(PhaseBody); err != nil {
 		return Reply{}, err
@@ -235,7 +249,10 @@ func (c *Client) Body(ctx context.Context, text io.Reader) (Reply, error) {
 	}
 	_, err := io.CopyBuffer(enc, messageReader{text}, c.bodyBuf)
 	if err == nil {
-		err = enc.Close()
+		err = enc.Ended()
+	}
+	if err == nil {
+		err = c.bw.Flush() // all of the text leaves before the dot is written
 	}
 	end()
 	switch {
@@ -244,8 +261,18 @@ func (c *Client) Body(ctx context.Context, text io.Reader) (Reply, error) {
 	case err != nil:
 		return Reply{}, c.botch(ioError(PhaseBody, c.opt.Peer, ctxErr(ctx, err)))
 	}
+	// Decision 12: a reply that came while the text went out answers no command. Were the dot
+	// written now, that reply would be read as the answer to it.
+	came, err := c.pending(ctx)
+	if err != nil {
+		return Reply{}, c.botch(ioError(PhaseBody, c.opt.Peer, err))
+	}
+	if came {
+		return Reply{}, c.unsolicited(PhaseBody, nil)
+	}
 	c.trace("C: ", "[message text, then .]")
-	if err := c.flush(ctx, PhaseDot); err != nil {
+	enc.Close() // cannot fail: the text ended with a line ending and the buffer is empty
+	if err := c.flush(ctx, PhaseBody); err != nil {
 		return Reply{}, err
 	}
 	r, err := c.read(ctx, PhaseDot)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -231,4 +232,23 @@ func TestQuitWithoutReading(t *testing.T) {
 		c.close()
 		waitOK(t, s)
 	}
+}
+
+// TestReset: "! reset" delivers what was written before, then the client's
+// writes and reads fail with a reset, never a clean EOF.
+func TestReset(t *testing.T) {
+	s := Start(t, "> DATA\n< 354 go\n! reset")
+	c := dial(t, s.Addr())
+	c.send("DATA\r\n")
+	waitOK(t, s)
+	c.want("354 go") // the reset came after it: the reply still arrives
+	var err error
+	for i := 0; i < 100 && err == nil; i++ { // the first write may still be taken by the kernel
+		_, err = c.c.Write([]byte("message text\r\n"))
+		time.Sleep(time.Millisecond)
+	}
+	if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("write after reset: %v", err)
+	}
+	c.close()
 }

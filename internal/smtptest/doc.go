@@ -6,7 +6,7 @@
 // all use it to drive every failure path of the qmail-remote contract
 // (greeting, HELO/EHLO, MAIL, RCPT, DATA and final-dot replies of every class,
 // garbage, bare-LF and partial lines, closes, stalls, slow and oversize
-// replies, pipelined and unpipelined servers).
+// replies, resets, pipelined and unpipelined servers).
 //
 // It must not know the client under test: no import of mxout's smtp, deliver
 // or report packages, no knowledge of report formats. It implements no SMTP
@@ -34,6 +34,9 @@
 //	! read N        read exactly N raw bytes (BDAT chunks, binary payloads);
 //	                they appear in Server.Received only.
 //	! close         close the connection now (see Lingering below).
+//	! reset         close the connection now with a TCP reset (SO_LINGER 0):
+//	                unread client bytes are dropped and the client's next
+//	                write or read fails. Must be last.
 //	! stall         reply nothing more; read and record whatever arrives until
 //	                the client closes or the test ends. Must be last.
 //	! expect-eof    the client must close (or half-close) without sending more.

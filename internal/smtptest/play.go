@@ -67,7 +67,7 @@ func (p *player) run() {
 	switch p.steps[last].kind {
 	case opClose:
 		p.linger()
-	case opStall:
+	case opStall, opReset:
 	default:
 		p.endDrain()
 	}
@@ -128,6 +128,8 @@ func (p *player) step(i int) error {
 		return nil
 	case opTLS:
 		return p.startTLS()
+	case opReset:
+		return p.reset()
 	}
 	return fmt.Errorf("directive kind %d not implemented", st.kind)
 }

@@ -244,6 +244,22 @@ func (p *player) halfClose() error {
 	return nil
 }
 
+// reset flushes what the script wrote and closes the connection with a TCP
+// reset (SO_LINGER 0, RFC 793 §3.4) instead of a FIN: the client's next write
+// or read fails with "connection reset" (a server that crashed or was killed).
+// Under TLS no close_notify is sent either.
+func (p *player) reset() error {
+	if err := p.flush(); err != nil {
+		return err
+	}
+	if tc, ok := p.raw.(*net.TCPConn); ok {
+		if err := tc.SetLinger(0); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+	}
+	return writeErr(p.raw.Close())
+}
+
 // linger reads and records after "! close" until the client closes, the
 // timeout expires or the test ends, so that unread client bytes do not turn
 // the close into a reset that destroys replies in flight.

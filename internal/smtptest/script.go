@@ -34,13 +34,16 @@ const (
 	opBig                     // ! big N prefix
 	opMany                    // ! many N prefix
 	opTLS                     // ! starttls, ! tls
+	opReset                   // ! reset
 )
 
 // isWrite reports whether the directive writes to the client.
 func (k opKind) isWrite() bool { return k == opWrite || k == opBig || k == opMany }
 
 // isFinal reports whether nothing can follow the directive.
-func (k opKind) isFinal() bool { return k == opClose || k == opStall || k == opEOFOrQuit }
+func (k opKind) isFinal() bool {
+	return k == opClose || k == opStall || k == opEOFOrQuit || k == opReset
+}
 
 // isRead reports whether the directive reads one client line.
 func (k opKind) isRead() bool { return k == opExpect || k == opMatch || k == opAny }
@@ -60,8 +63,8 @@ type step struct {
 // parseScript turns a script into its directives. Its errors name the line
 // and lack the package prefix, which the caller adds. It fails on an unknown or
 // malformed directive, on an empty script, on "! tls" anywhere but first, and
-// on directives after "! close", "! stall" or "! eof-or-quit" (they could
-// never run).
+// on directives after "! close", "! stall", "! eof-or-quit" or "! reset" (they
+// could never run).
 func parseScript(src string) ([]step, error) {
 	var steps []step
 	for i, raw := range strings.Split(src, "\n") {
@@ -145,7 +148,7 @@ func parseFault(s string) (step, error) {
 	name, arg := cutWord(s)
 	simple := map[string]opKind{
 		"data": opData, "close": opClose, "stall": opStall, "expect-eof": opExpectEOF,
-		"eof-or-quit": opEOFOrQuit, "starttls": opTLS, "tls": opTLS,
+		"eof-or-quit": opEOFOrQuit, "starttls": opTLS, "tls": opTLS, "reset": opReset,
 	}
 	if k, ok := simple[name]; ok {
 		if arg != "" {

@@ -85,6 +85,8 @@ func TestParseScriptErrors(t *testing.T) {
 		{"! close\n< 250", "line 2: nothing can run after ! close"},
 		{"! stall\n# fine\n> QUIT", "line 3: nothing can run after ! stall"},
 		{"! eof-or-quit\n< 221", "nothing can run after ! eof-or-quit"},
+		{"! reset\n> QUIT", "nothing can run after ! reset"},
+		{"! reset now", "takes no argument"},
 	}
 	for _, tt := range tests {
 		_, err := parseScript(tt.script)
