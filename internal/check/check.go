@@ -88,7 +88,7 @@ func Run(ctx context.Context, domain string, o Options) *Report {
 	rep.MX = c.lookupMX(ctx, domain)
 	plan, dest, err := c.engine.Plan(ctx, domain)
 	if err != nil {
-		rep.Hosts = c.unplanned(ctx, rep.MX, nil)
+		rep.Hosts = append(rep.Hosts, c.unplanned(ctx, rep.MX, nil)...)
 		rep.Verdict = planVerdict(err)
 		return rep
 	}

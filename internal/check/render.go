@@ -157,8 +157,13 @@ func daneCell(t *TLS) string {
 }
 
 func verdictCell(o Outcome) string {
-	if o.Action == Deliver {
-		return "deliver " + or(o.TLS, "in clear")
+	switch {
+	case o.Action == Deliver && o.TLS == "":
+		return "deliver in clear"
+	case o.Action == Deliver && o.TLS == "none":
+		return "deliver, TLS unverified"
+	case o.Action == Deliver:
+		return "deliver, " + o.TLS
 	}
 	return o.Action + " " + o.DSN
 }

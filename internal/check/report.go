@@ -169,7 +169,10 @@ type Outcome struct {
 	// "ca+name", "none" (encrypted, not verified), or "" in clear.
 	TLS     string `json:"tls,omitempty"`
 	Version string `json:"tls_version,omitempty"`
-	Text    string `json:"text"` // one line for the operator
+	// Reason is why not, in a few words, when Action is not Deliver: "certificate does not
+	// match TLSA", "connect: ...", the server's reply.
+	Reason string `json:"reason,omitempty"`
+	Text   string `json:"text"` // one line for the operator
 }
 
 // Verdict is what a delivery to the domain would do: the first address, in the engine's

@@ -51,11 +51,14 @@ func failed(err error) Outcome {
 	var pe *tlspolicy.Error
 	switch {
 	case errors.Is(err, tlspolicy.ErrDANE):
-		v.Text = "would not deliver to this host: certificate does not match TLSA"
+		v.Reason = "certificate does not match TLSA"
+		v.Text = "would not deliver to this host: " + v.Reason
 	case errors.As(err, &pe) && pe.Kind == tlspolicy.KindTLSALookup:
-		v.Text = "would not deliver to this host: the TLSA lookup failed"
+		v.Reason = "the TLSA lookup failed"
+		v.Text = "would not deliver to this host: " + v.Reason
 	default:
-		v.Text = "would not deliver to this address: " + o.Describe()
+		v.Reason = o.Describe()
+		v.Text = "would not deliver to this address: " + v.Reason
 	}
 	return v
 }
@@ -74,13 +77,14 @@ func action(s outcome.Status) string {
 // lookup that failed for now.
 func planVerdict(err error) Verdict {
 	o := deliver.Explain(err)
-	v := Verdict{Outcome: Outcome{Action: action(o.Status), DSN: o.DSN}}
+	v := Verdict{Outcome: Outcome{Action: action(o.Status), DSN: o.DSN, Reason: o.Describe()}}
 	var re *route.Error
 	if errors.As(err, &re) && re.Kind == route.KindNullMX {
+		v.Reason = "null MX"
 		v.Text = "null MX: would bounce " + o.DSN
 		return v
 	}
-	v.Text = "would " + v.Action + " " + o.DSN + ": " + o.Describe()
+	v.Text = "would " + v.Action + " " + o.DSN + ": " + v.Reason
 	return v
 }
 
@@ -88,6 +92,7 @@ func planVerdict(err error) Verdict {
 // would go; else the last failure, as the engine reports the last one.
 func overall(hosts []Host) Verdict {
 	var last *Outcome
+	var lastWhere string
 	for _, h := range hosts {
 		for _, a := range h.Addresses {
 			if a.Verdict.Action == Deliver {
@@ -96,13 +101,14 @@ func overall(hosts []Host) Verdict {
 				v.Text = "would deliver via " + h.Name + " " + where + " " + how(a.Verdict) + ", " + h.Policy.Name + " policy"
 				return v
 			}
-			last = &a.Verdict
+			last, lastWhere = &a.Verdict, h.Name+" ["+a.Address+"]:"+strconv.Itoa(int(a.Port))
 		}
 	}
 	if last == nil {
-		return Verdict{Outcome: Outcome{Action: Defer, DSN: "4.4.4", Text: "would defer: no host to try"}}
+		// Cannot happen: a plan has at least one address. Say so rather than guess.
+		return Verdict{Outcome: Outcome{Action: Defer, DSN: "4.4.4", Reason: "no address to try", Text: "would defer 4.4.4: no address to try"}}
 	}
 	v := Verdict{Outcome: *last}
-	v.Text = "would not deliver now (" + last.Action + " " + last.DSN + "): no address would take the message; last: " + last.Text
+	v.Text = "would " + last.Action + " " + last.DSN + ": no address would take the message (last: " + lastWhere + ": " + last.Reason + ")"
 	return v
 }
