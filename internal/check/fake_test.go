@@ -98,7 +98,9 @@ func leafTLSA(c smtptest.Cert) dns.TLSA {
 }
 
 // serverTLS is what a scripted server presents: c's leaf and its CA.
-func serverTLS(c smtptest.Cert) *tls.Config { return &tls.Config{Certificates: []tls.Certificate{c.Leaf}} }
+func serverTLS(c smtptest.Cert) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{c.Leaf}}
+}
 
 func roots(c smtptest.Cert) *x509.CertPool {
 	p := x509.NewCertPool()
