@@ -74,7 +74,7 @@ func Run(ctx context.Context, domain string, o Options) *Report {
 	if o.Now != nil {
 		now = o.Now
 	}
-	c := &checker{o: o, now: now().UTC(), tlsa: &tlsaRecorder{r: o.Resolver}}
+	c := &checker{o: o, now: now().UTC().Truncate(time.Second), tlsa: &tlsaRecorder{r: o.Resolver}}
 	c.engine = deliver.New(deliver.Config{
 		HeloHost:             o.HeloHost,
 		TimeoutConnect:       o.Timeout,

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mxout/mxout/internal/dns"
 	"github.com/mxout/mxout/internal/smtptest"
@@ -65,7 +66,7 @@ func TestDANEValid(t *testing.T) {
 	}
 	leaf := tl.Chain[0]
 	if leaf.Subject != "CN=mx2.example.test" || !slices.Equal(leaf.DNSNames, []string{"mx2.example.test"}) ||
-		leaf.DaysLeft != 0 || len(leaf.SPKISHA256) != 64 || leaf.NotAfter.Before(leaf.NotBefore) {
+		leaf.DaysLeft < 0 || leaf.DaysLeft > 1 || len(leaf.SPKISHA256) != 64 || leaf.NotAfter.Before(leaf.NotBefore) {
 		t.Errorf("leaf = %+v", leaf)
 	}
 	if tl.DANE == nil || !tl.DANE.Matched || tl.DANE.Method != "DANE-EE" || tl.DANE.Depth != 0 ||
@@ -245,5 +246,26 @@ func TestUnplannedHost(t *testing.T) {
 	rep = Run(context.Background(), "nomx.example.test", Options{Resolver: f2, Dial: (&dialer{}).dial})
 	if !rep.MX.ImplicitMX || rep.Verdict.Action != Bounce || rep.Verdict.DSN == "" {
 		t.Errorf("implicit MX without address: mx %+v, verdict %+v", rep.MX, rep.Verdict)
+	}
+}
+
+func TestDaysLeft(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		after time.Duration
+		want  int
+	}{
+		{48 * time.Hour, 2},
+		{47 * time.Hour, 1},
+		{24 * time.Hour, 1},
+		{23 * time.Hour, 0},
+		{0, 0},
+		{-time.Hour, -1},
+		{-24 * time.Hour, -1},
+		{-25 * time.Hour, -2},
+	} {
+		if got := daysLeft(now, now.Add(tt.after)); got != tt.want {
+			t.Errorf("daysLeft(+%v) = %d; want %d", tt.after, got, tt.want)
+		}
 	}
 }

@@ -8,7 +8,7 @@ import "time"
 type Report struct {
 	Domain    string    `json:"domain"`     // the destination as given
 	Port      uint16    `json:"port"`       // the SMTP port probed (25 unless told otherwise)
-	CheckedAt time.Time `json:"checked_at"` // when the check started, UTC
+	CheckedAt time.Time `json:"checked_at"` // when the check started, UTC, whole seconds
 	MX        MX        `json:"mx"`
 	// Hosts are the next hops in the order the engine would try them (by MX preference),
 	// then MX hosts the engine would not try (no address), each with Planned false.
