@@ -154,7 +154,9 @@ func (c *checker) host(ctx context.Context, dest string, hop route.Hop) Host {
 	} else {
 		h.Policy.Name, h.Policy.Require, h.Policy.Rule = pol.Name(), pol.Require.String(), pol.Rule
 	}
-	h.TLSA = c.tlsaFacts(ctx, port, hop)
+	if !isLiteral(hop.Name) { // an address literal has no TLSA records to look up
+		h.TLSA = c.tlsaFacts(ctx, port, hop)
+	}
 	names := referenceNames(hop.Name, dest)
 	for _, addr := range hop.Addrs {
 		peer := netip.AddrPortFrom(addr, port)

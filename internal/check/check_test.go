@@ -269,3 +269,25 @@ func TestDaysLeft(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressLiteral: no MX and no TLSA lookup for an address literal; the certificate's name
+// is checked against the address.
+func TestAddressLiteral(t *testing.T) {
+	t.Parallel()
+	cert := smtptest.NewCert(t, "2001:db8::9")
+	srv := smtptest.StartOpts(t, smtptest.Options{TLS: serverTLS(cert)}, tlsSession, tlsSession)
+	f := &fakeDNS{} // any lookup fails: none may be needed
+	d := &dialer{to: map[string]string{"[2001:db8::9]:25": srv.Addr()}}
+	rep := Run(context.Background(), "[IPv6:2001:db8::9]", options(f, d, cert))
+	if rep.MX.DNSSEC != "" || len(rep.MX.Records) != 0 || rep.MX.Error != "" || len(rep.Hosts) != 1 {
+		t.Fatalf("mx %+v, hosts %+v", rep.MX, rep.Hosts)
+	}
+	h := rep.Hosts[0]
+	if h.Name != "[IPv6:2001:db8::9]" || h.TLSA != nil || h.Policy.Name != "opportunistic" {
+		t.Errorf("host %+v", h)
+	}
+	a := h.Addresses[0]
+	if a.Address != "2001:db8::9" || a.STARTTLS == nil || !a.STARTTLS.NameMatches || a.Verdict.Action != Deliver || a.Verdict.TLS != "none" {
+		t.Errorf("address %+v, starttls %+v", a, a.STARTTLS)
+	}
+}

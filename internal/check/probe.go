@@ -87,10 +87,20 @@ func (c *checker) dial(ctx context.Context, peer netip.AddrPort) (net.Conn, erro
 // opportunistic session does, so an old server is still seen.
 func probeConfig(host string) *tls.Config {
 	return &tls.Config{
-		ServerName:         strings.Trim(host, "[]"),
+		ServerName:         bare(host),
 		InsecureSkipVerify: true, // facts only: nothing is sent over this session but EHLO and QUIT
 		MinVersion:         tls.VersionTLS10,
 	}
+}
+
+// bare is host without the brackets and "IPv6:" tag of an address literal ("[IPv6:::1]" is
+// "::1"), as crypto/tls and crypto/x509 take names and addresses.
+func bare(host string) string {
+	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if len(h) > 5 && strings.EqualFold(h[:5], "ipv6:") {
+		h = h[5:]
+	}
+	return h
 }
 
 // judge fills t from the handshake: version, cipher, the chain, and the three checks an
@@ -106,7 +116,7 @@ func (c *checker) judge(t *TLS, st tls.ConnectionState, host string, pol *tlspol
 		t.CAError = "the server sent no certificate"
 		return
 	}
-	t.NameMatches = certs[0].VerifyHostname(strings.Trim(host, "[]")) == nil
+	t.NameMatches = certs[0].VerifyHostname(bare(host)) == nil
 	opts := x509.VerifyOptions{
 		Roots:         c.o.Roots,
 		Intermediates: x509.NewCertPool(),

@@ -58,7 +58,7 @@ type Host struct {
 	// DNSSEC is Secure when the MX answer and this host's address answer both were (the
 	// condition for DANE, RFC 7672 §2.2.1), else Insecure.
 	DNSSEC    string    `json:"dnssec"`
-	TLSA      *TLSA     `json:"tlsa"`   // null when no TLSA lookup was made (no address)
+	TLSA      *TLSA     `json:"tlsa"`   // null when no TLSA lookup was made (no address, or an address literal)
 	Policy    *Policy   `json:"policy"` // null when the host is not planned
 	Addresses []Address `json:"addresses"`
 }
