@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -88,6 +89,8 @@ func Run(ctx context.Context, domain string, o Options) *Report {
 	rep.MX = c.lookupMX(ctx, domain)
 	plan, dest, err := c.engine.Plan(ctx, domain)
 	if err != nil {
+		var re *route.Error
+		rep.MX.NullMX = errors.As(err, &re) && re.Kind == route.KindNullMX
 		rep.Hosts = append(rep.Hosts, c.unplanned(ctx, rep.MX, nil)...)
 		rep.Verdict = planVerdict(err)
 		return rep
@@ -112,15 +115,10 @@ func (c *checker) lookupMX(ctx context.Context, domain string) MX {
 		return mx
 	}
 	mx.DNSSEC = dnssec(res)
-	hosts := 0
 	for _, r := range mxs {
 		mx.Records = append(mx.Records, MXRecord{Pref: r.Pref, Host: r.Host})
-		if r.Host != "." && r.Host != "" {
-			hosts++
-		}
 	}
-	mx.NullMX = len(mxs) > 0 && hosts == 0 // RFC 7505 §3, as route decides it
-	mx.ImplicitMX = len(mxs) == 0
+	mx.ImplicitMX = len(mxs) == 0 // RFC 5321 §5.1; NullMX is route's decision, set by Run
 	return mx
 }
 
@@ -177,21 +175,12 @@ func referenceNames(host, dest string) []string {
 	var names []string
 	for _, n := range []string{host, dest} {
 		n = strings.ToLower(strings.TrimSuffix(n, "."))
-		if n == "" || isLiteral(n) || contains(names, n) {
+		if n == "" || isLiteral(n) || slices.Contains(names, n) {
 			continue
 		}
 		names = append(names, n)
 	}
 	return names
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // unplanned lists the MX hosts the plan left out (or every MX host when there is no plan),
@@ -213,14 +202,15 @@ func (c *checker) unplanned(ctx context.Context, mx MX, plan *route.Plan) []Host
 		h := Host{Name: r.Host, Pref: bestPref(mx.Records, key), Addresses: []Address{}}
 		addrs, res, err := c.o.Resolver.LookupIP(ctx, r.Host)
 		h.DNSSEC = Insecure
+		if err == nil && mx.DNSSEC == Secure && res.Authentic {
+			h.DNSSEC = Secure
+		}
 		switch {
 		case err != nil:
 			h.AddressError = err.Error()
 		case len(addrs) == 0:
-			h.DNSSEC = dnssec(res)
 			h.AddressError = "no addresses (NODATA)"
 		default:
-			h.DNSSEC = dnssec(res)
 			h.AddressError = "not tried: its addresses belong to a host tried before, or it is beyond the first 16 MX hosts"
 		}
 		out = append(out, h)
