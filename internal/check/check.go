@@ -145,7 +145,9 @@ func (c *checker) host(ctx context.Context, dest string, hop route.Hop) Host {
 	if hop.MXAuthentic && hop.AddrAuthentic {
 		h.DNSSEC = Secure
 	}
+	c.tlsa.take() // forget lookups of earlier hops
 	pol, port, perr := c.engine.HopPolicy(ctx, dest, "", hop)
+	looked, used := c.tlsa.take()
 	h.Policy = &Policy{Port: port}
 	if perr != nil {
 		h.Policy.Error = perr.Error()
@@ -153,7 +155,7 @@ func (c *checker) host(ctx context.Context, dest string, hop route.Hop) Host {
 		h.Policy.Name, h.Policy.Require, h.Policy.Rule = pol.Name(), pol.Require.String(), pol.Rule
 	}
 	if !isLiteral(hop.Name) { // an address literal has no TLSA records to look up
-		h.TLSA = c.tlsaFacts(ctx, port, hop)
+		h.TLSA = c.tlsaFacts(ctx, port, hop, looked, used)
 	}
 	names := referenceNames(hop.Name, dest)
 	for _, addr := range hop.Addrs {
@@ -230,48 +232,53 @@ func bestPref(recs []MXRecord, key string) int {
 
 // tlsaAnswer is one TLSA lookup as the engine made it.
 type tlsaAnswer struct {
+	name string // "_25._tcp.mx1.example.test"
 	recs []dns.TLSA
 	res  dns.Result
 	err  error
 }
 
-// tlsaRecorder passes the engine's TLSA lookups through and keeps their answers, so that the
-// report shows exactly what the policy was decided on.
+// tlsaRecorder passes the engine's TLSA lookups through and keeps the last one, so that the
+// report shows exactly the answer the policy was decided on: when the engine asks more than
+// once for a hop (an alias's expanded name, then its own, RFC 7672 §2.2.2), the last answer
+// is the one that decided. Run calls take after each HopPolicy.
 type tlsaRecorder struct {
 	r    deliver.TLSALookuper
 	mu   sync.Mutex
-	seen map[string]tlsaAnswer
+	last *tlsaAnswer
 }
 
-func tlsaKey(port uint16, host string) string { return fmt.Sprintf("_%d._tcp.%s", port, host) }
+func tlsaName(port uint16, host string) string { return fmt.Sprintf("_%d._tcp.%s", port, host) }
 
 // LookupTLSA implements deliver.TLSALookuper.
 func (t *tlsaRecorder) LookupTLSA(ctx context.Context, port uint16, host string) ([]dns.TLSA, dns.Result, error) {
 	recs, res, err := t.r.LookupTLSA(ctx, port, host)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.seen == nil {
-		t.seen = map[string]tlsaAnswer{}
-	}
-	t.seen[tlsaKey(port, host)] = tlsaAnswer{recs, res, err}
+	t.last = &tlsaAnswer{tlsaName(port, host), recs, res, err}
 	return recs, res, err
 }
 
-func (t *tlsaRecorder) answer(port uint16, host string) (tlsaAnswer, bool) {
+// take returns the last lookup since the previous take, if any.
+func (t *tlsaRecorder) take() (tlsaAnswer, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	a, ok := t.seen[tlsaKey(port, host)]
-	return a, ok
+	a := t.last
+	t.last = nil
+	if a == nil {
+		return tlsaAnswer{}, false
+	}
+	return *a, true
 }
 
-// tlsaFacts reports the TLSA answer the engine decided the policy on; when it made none,
-// check asks itself, for the operator, and says why the records do not count.
-func (c *checker) tlsaFacts(ctx context.Context, port uint16, hop route.Hop) *TLSA {
-	a, used := c.tlsa.answer(port, hop.Name)
+// tlsaFacts reports the TLSA answer the engine decided the policy on (used); when it made
+// none, check asks itself, for the operator, and says why the records do not count.
+func (c *checker) tlsaFacts(ctx context.Context, port uint16, hop route.Hop, a tlsaAnswer, used bool) *TLSA {
 	if !used {
+		a.name = tlsaName(port, hop.Name)
 		a.recs, a.res, a.err = c.o.Resolver.LookupTLSA(ctx, port, hop.Name)
 	}
-	t := &TLSA{Name: tlsaKey(port, hop.Name), Used: used, Records: []TLSARecord{}}
+	t := &TLSA{Name: a.name, Used: used, Records: []TLSARecord{}}
 	switch {
 	case a.err != nil && !errors.Is(a.err, dns.ErrNotFound) || errors.Is(a.err, dns.ErrTemporary):
 		t.Error = a.err.Error()

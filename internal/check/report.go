@@ -65,7 +65,7 @@ type Host struct {
 
 // TLSA is the answer for _port._tcp.host.
 type TLSA struct {
-	Name string `json:"name"` // "_25._tcp.mx1.example.test"
+	Name string `json:"name"` // "_25._tcp.mx1.example.test": the name whose answer decided
 	// Used: the engine looked these records up to decide the policy. False when it did not
 	// (the host is not DNSSEC-secure, or a rule switches TLSA off); check then looks them up
 	// itself, for the operator only, and Note says why they do not count.
