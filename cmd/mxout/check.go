@@ -14,6 +14,7 @@ import (
 
 	"github.com/mxout/mxout/internal/check"
 	"github.com/mxout/mxout/internal/dns"
+	"github.com/mxout/mxout/internal/report"
 )
 
 const checkUsage = `usage: mxout check [flags] DOMAIN
@@ -23,7 +24,8 @@ status, each host's addresses and TLSA records, and for each address the greetin
 extensions, STARTTLS and the certificate (chain, names, expiry, CA, DANE), then what mxout
 would do (the TLS policy, delivered or not and why). Every session ends with QUIT after EHLO.
 
-Exit status: 0 a delivery would go through, 1 it would not (deferred or bounced), 2 usage.
+Exit status: 0 a delivery would go through, 1 it would not (deferred or bounced), 64 bad
+usage, 74 the report could not be written, 78 the resolver configuration is unusable.
 
 Flags:
 `
@@ -43,19 +45,25 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	domains, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		return 0
+		return report.ExitOK
 	}
 	if err != nil {
-		return 2
+		return report.ExitUsage
 	}
 	if len(domains) != 1 {
 		fs.Usage()
-		return 2
+		return report.ExitUsage
 	}
 	o, err := checkOptions(*port, *dnsList, *helo, *timeout)
 	if err != nil {
 		fmt.Fprintln(stderr, "mxout check:", err)
-		return 2
+		return report.ExitUsage
+	}
+	if o.Resolver == nil { // no --dns: $MXOUT_DNS, else resolv.conf, as qmail-remote
+		if o.Resolver, err = dns.FromEnv(); err != nil {
+			fmt.Fprintln(stderr, "mxout check:", err)
+			return report.ExitConfig
+		}
 	}
 	rep := check.Run(context.Background(), domains[0], o)
 	if *asJSON {
@@ -65,13 +73,19 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "mxout check:", err)
-		return 1
+		return exitIOErr
 	}
 	if rep.Verdict.Action != check.Deliver {
-		return 1
+		return exitNoDelivery
 	}
-	return 0
+	return report.ExitOK
 }
+
+// Exit statuses of mxout check beyond the shared ones of package report.
+const (
+	exitNoDelivery = 1  // the check ran: a delivery would not go through now
+	exitIOErr      = 74 // EX_IOERR: the report could not be written
+)
 
 // parseInterleaved parses flags before and after the positional arguments
 // ("mxout check example.test --json"), and returns the positional ones.
@@ -89,7 +103,8 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// checkOptions turns the flags and the environment into check.Options.
+// checkOptions turns the flags and $MXOUT_SMTP_PORT into check.Options; every error is bad
+// usage. Resolver is set only by --dns.
 func checkOptions(port, dnsList, helo string, timeout time.Duration) (check.Options, error) {
 	var o check.Options
 	if port == "" {
@@ -112,13 +127,14 @@ func checkOptions(port, dnsList, helo string, timeout time.Duration) (check.Opti
 			o.HeloHost = h
 		}
 	}
-	var err error
 	if dnsList != "" {
-		o.Resolver, err = resolverFor(dnsList)
-	} else {
-		o.Resolver, err = dns.FromEnv() // $MXOUT_DNS, else resolv.conf, as qmail-remote
+		r, err := resolverFor(dnsList)
+		if err != nil {
+			return o, err
+		}
+		o.Resolver = r
 	}
-	return o, err
+	return o, nil
 }
 
 // resolverFor builds a resolver for --dns: IP addresses, each with an optional port (53 when

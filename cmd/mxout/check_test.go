@@ -12,6 +12,8 @@ import (
 )
 
 func TestCheckUsage(t *testing.T) {
+	t.Setenv("MXOUT_DNS", "ns.example.test") // only the case without --dns reads it
+	t.Setenv("MXOUT_SMTP_PORT", "")
 	tests := []struct {
 		name string
 		args []string
@@ -19,13 +21,14 @@ func TestCheckUsage(t *testing.T) {
 		err  string // in stderr
 	}{
 		{"help", []string{"--help"}, 0, "usage: mxout check [flags] DOMAIN"},
-		{"no domain", []string{"--json"}, 2, "usage: mxout check"},
-		{"two domains", []string{"a.test", "b.test"}, 2, "usage: mxout check"},
-		{"bad port", []string{"-p", "x", "--dns", "127.0.0.1", "a.test"}, 2, `bad port "x"`},
-		{"port zero", []string{"-p", "0", "--dns", "127.0.0.1", "a.test"}, 2, `bad port "0"`},
-		{"dns by name", []string{"--dns", "ns.example.test", "a.test"}, 2, "not an IP address"},
-		{"bad timeout", []string{"--timeout", "-1s", "--dns", "127.0.0.1", "a.test"}, 2, "--timeout must be positive"},
-		{"unknown flag", []string{"-z", "a.test"}, 2, "flag provided but not defined: -z"},
+		{"no domain", []string{"--json"}, 64, "usage: mxout check"},
+		{"two domains", []string{"a.test", "b.test"}, 64, "usage: mxout check"},
+		{"bad port", []string{"-p", "x", "--dns", "127.0.0.1", "a.test"}, 64, `bad port "x"`},
+		{"port zero", []string{"-p", "0", "--dns", "127.0.0.1", "a.test"}, 64, `bad port "0"`},
+		{"dns by name", []string{"--dns", "ns.example.test", "a.test"}, 64, "not an IP address"},
+		{"bad timeout", []string{"--timeout", "-1s", "--dns", "127.0.0.1", "a.test"}, 64, "--timeout must be positive"},
+		{"unknown flag", []string{"-z", "a.test"}, 64, "flag provided but not defined: -z"},
+		{"bad MXOUT_DNS", []string{"a.test"}, 78, "MXOUT_DNS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
