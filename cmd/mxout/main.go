@@ -2,6 +2,7 @@
 // tools for operators.
 //
 //	mxout transport   many messages over kept connections (a queue manager's transport agent)
+//	mxout check       what the engine would do for a destination, and why
 //	mxout demo        deliver a sample message to an SMTP server started on loopback, and show it
 //	mxout version     print the version
 //	mxout help [CMD]  what each command does
@@ -26,6 +27,7 @@ const overview = `usage: mxout COMMAND [flags]
 
 commands:
   transport   deliver many messages (JSON-lines jobs on stdin) over kept, pipelined connections
+  check       what mxout would do for a domain, and why: MX, DNSSEC, DANE, STARTTLS, certificates
   demo        deliver a sample message to an SMTP server started on loopback, and show it
   version     print the version
   help [CMD]  this text, or the help of CMD (the same as mxout CMD --help)
@@ -61,6 +63,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	case "transport":
 		return transport.Main(args[1:], stdin, stdout, stderr, os.Getenv, version)
+	case "check":
+		return runCheck(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "mxout: unknown command %q\n\n%s", args[0], overview)
 	return 64

@@ -13,12 +13,11 @@ import (
 // They add no behaviour: each calls the function Deliver uses.
 
 // Plan routes host as Deliver does (static routes, then MX routing) and returns the plan and
-// the destination the TLS rules are looked up by (host, or the relay of a static route).
+// the destination the TLS rules are looked up by (host, or the relay of a static route), in
+// A-labels.
 // Errors are *route.Error.
 func (e *Engine) Plan(ctx context.Context, host string) (*route.Plan, string, error) {
-	res := &Result{Destination: host}
-	plan, err := e.plan(ctx, host, res)
-	return plan, res.Destination, err
+	return e.plan(ctx, host, &Result{Destination: host})
 }
 
 // HopPolicy settles the TLS policy of one hop of a plan for dest as Deliver does before it
