@@ -4,12 +4,14 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mxout/mxout/internal/dns"
 	"github.com/mxout/mxout/internal/message"
 	"github.com/mxout/mxout/internal/outcome"
+	"github.com/mxout/mxout/internal/sink"
 	"github.com/mxout/mxout/internal/smtptest"
 )
 
@@ -196,21 +198,28 @@ func TestPoolDeadDestination(t *testing.T) {
 	}
 }
 
-// TestPoolLimits: with -c 2, four concurrent jobs to one destination share two connections.
+// TestPoolLimits: with -c 2, eight concurrent jobs to one destination share two connections.
 func TestPoolLimits(t *testing.T) {
-	conn := greetEHLO + tx("a@example.test", "250 1") + tx("a@example.test", "250 2") + "\n> QUIT"
-	srv := smtptest.StartOpts(t, smtptest.Options{}, conn, conn)
-	d := &dialer{to: map[string]string{"192.0.2.1:25": srv.Addr()}}
+	var mu sync.Mutex
+	got := 0
+	srv := &sink.Server{Name: "mx", OnMessage: func(sink.Message) { mu.Lock(); got++; mu.Unlock() }}
+	if err := srv.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	d := &dialer{to: map[string]string{"192.0.2.1:25": srv.Addr().String()}}
 	p := NewPool(deliverer(oneMX, d), PoolOptions{MaxConns: 2})
 	done := make(chan *Result)
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 8; i++ {
 		go func() { done <- p.Deliver(context.Background(), poolJob(t, "a@example.test")) }()
 	}
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 8; i++ {
 		status(t, <-done, outcome.Delivered)
 	}
 	p.Close()
-	if opened, txs, _ := p.Stats(); opened != 2 || txs != 4 {
-		t.Errorf("opened %d sessions for %d transactions, want 2 for 4", opened, txs)
+	srv.Close()
+	opened, txs, _ := p.Stats()
+	if opened > 2 || txs != 8 || got != 8 || len(d.tried) != opened {
+		t.Errorf("opened %d sessions (dialled %d) for %d transactions, %d messages arrived; want at most 2 for 8",
+			opened, len(d.tried), txs, got)
 	}
 }
