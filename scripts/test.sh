@@ -36,7 +36,7 @@ open_to_all() {  # open_to_all DIR: true when DIR's parents can be entered by ot
   local d
   d=$(dirname "$1")
   while [ "$d" != / ]; do
-    [[ $(stat -c %A "$d") == *x ]] || return 1
+    [[ $(stat -c %A "$d") == *[xt] ]] || return 1   # t: sticky and searchable (/tmp)
     d=$(dirname "$d")
   done
 }

@@ -23,6 +23,9 @@ type scramSHA256 struct {
 	nonce func() string // nil: the library's 24 random bytes
 	conv  *scram.ClientConversation
 	step  int
+	// failed: a step went wrong; the conversation is over and can never be valid, whatever
+	// the library's state machine would make of a later message.
+	failed bool
 }
 
 // NewSCRAMSHA256 returns SCRAM-SHA-256 for c, without channel binding (gs2 flag "n"). The
@@ -50,7 +53,11 @@ func (m *scramSHA256) Start() (string, []byte, error) {
 	return NameSCRAMSHA256, []byte(first), nil
 }
 
-func (m *scramSHA256) Next(challenge []byte) ([]byte, error) {
+func (m *scramSHA256) Next(challenge []byte) (resp []byte, err error) {
+	if m.failed {
+		return nil, mechError(NameSCRAMSHA256, m.step, ErrUnexpectedChallenge, "after a failed step")
+	}
+	defer func() { m.failed = err != nil }()
 	m.step++
 	switch m.step {
 	case 1: // server-first: nonce, salt, iterations (RFC 5802 §7)
@@ -75,7 +82,7 @@ func (m *scramSHA256) Next(challenge []byte) ([]byte, error) {
 }
 
 func (m *scramSHA256) Finish() error {
-	if m.conv == nil || !m.conv.Valid() {
+	if m.failed || m.conv == nil || !m.conv.Valid() {
 		return mechError(NameSCRAMSHA256, m.step, ErrServerSignature, "server accepted before proving it knows the password")
 	}
 	return nil
