@@ -18,6 +18,7 @@ import (
 	"github.com/mxout/mxout/internal/dns"
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
+	"github.com/mxout/mxout/internal/smtp"
 	"github.com/mxout/mxout/internal/transcript"
 )
 
@@ -182,9 +183,13 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 	}
 	t := f.Timeouts.merged(DefaultTimeouts)
 	cfg := deliver.Config{
-		HeloHost:             f.heloName(ctl),
-		TimeoutConnect:       t.Connect,
-		TimeoutRemote:        max(t.Greeting, t.Command, t.Data, t.Dot),
+		HeloHost:       f.heloName(ctl),
+		TimeoutConnect: t.Connect,
+		TimeoutRemote:  t.Command,
+		Timeouts: smtp.Timeouts{Greeting: t.Greeting, Command: t.Command, DataInit: t.Data,
+			DataXfer: t.Data, Dot: t.Dot, Quit: t.Quit},
+		NoPipelining:         f.NoPipelining,
+		EHLOOnlyIfESMTP:      f.EHLOIfESMTP,
 		TLSA:                 resolver,
 		ClearAfterTLSFailure: !f.NoClearRetry,
 		Planner: &route.Planner{

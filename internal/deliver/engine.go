@@ -11,6 +11,7 @@ import (
 	"github.com/mxout/mxout/internal/idn"
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
+	"github.com/mxout/mxout/internal/smtp"
 )
 
 // Router finds the static route for a host; *qmailctl.Routes implements it.
@@ -24,6 +25,10 @@ type Config struct {
 	HeloHost       string
 	TimeoutConnect time.Duration
 	TimeoutRemote  time.Duration
+	// Timeouts bound each phase of a session on its own; a zero field takes TimeoutRemote.
+	Timeouts smtp.Timeouts
+	// NoPipelining and EHLOOnlyIfESMTP are mxout's -P and -E (smtp.Options).
+	NoPipelining, EHLOOnlyIfESMTP bool
 	Routes         Router // nil: no static routes
 	Planner        *route.Planner
 	// Dial opens a TCP connection; nil means a net.Dialer with TimeoutConnect.
@@ -67,7 +72,7 @@ func (e *Engine) Deliver(ctx context.Context, job *Job) *Result {
 	res := newResult(job)
 	defer res.finish()
 	e.walk(ctx, job, res, func(s *Session) bool {
-		s.Transact(ctx, job, res)
+		s.Transact(ctx, job, res, nil)
 		s.Close(ctx)
 		return true
 	})

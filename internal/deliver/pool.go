@@ -108,15 +108,20 @@ func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 			return res
 		}
 		if s != nil { // a kept session
-			if time.Since(s.idleSince) > ProbeAfter {
+			if !s.c.DotQueued() && time.Since(s.idleSince) > ProbeAfter {
 				s.dirty = true
 			}
 			p.count(func() { p.Reused++; p.Transactions++ })
-			if fresh := s.Transact(ctx, job, res); fresh && try < reuseTries {
+			handed := false
+			fresh := s.Transact(ctx, job, res, p.handOff(group, &handed))
+			switch {
+			case handed: // the session is the next job's now
+			case fresh && try < reuseTries:
 				p.discard(s, dest)
 				continue
+			default:
+				p.release(s, group, dest)
 			}
-			p.release(s, group, dest)
 			res.finish()
 			return res
 		}
@@ -134,8 +139,11 @@ func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 		}
 		p.count(func() { p.Opened++; p.Transactions++; p.failures[dest] = 0 })
 		got.key = group
-		got.Transact(ctx, job, res) // on a new session every failure is the job's own
-		p.release(got, group, dest)
+		handed := false
+		got.Transact(ctx, job, res, p.handOff(group, &handed)) // on a new session every failure is the job's own
+		if !handed {
+			p.release(got, group, dest)
+		}
 		res.finish()
 		return res
 	}
@@ -255,10 +263,33 @@ func (p *Pool) closeOneIdleLocked() bool {
 	return true
 }
 
+// handOff returns the offer Transact makes once a message's dot is queued: the session goes
+// straight to the first job waiting for this group, which sends its commands behind the dot.
+// Only jobs that wait take part, so an idle pool never holds a dot back.
+// handed is set when the session was given away: it is no longer the caller's to release.
+func (p *Pool) handOff(group string, handed *bool) func(*Session) bool {
+	return func(s *Session) bool {
+		if s.transactions >= p.maxPerConn || !s.Usable() {
+			return false
+		}
+		p.mu.Lock()
+		w := p.popWaiterLocked(func(w *waiter) bool { return w.group == group })
+		p.mu.Unlock()
+		if w == nil {
+			return false
+		}
+		s.idleSince = time.Now()
+		*handed = true
+		w.ch <- grant{s: s}
+		return true
+	}
+}
+
 // release hands a session back after a transaction: to the first job waiting for its group,
 // else kept idle while it is usable and under MaxPerConn; closed otherwise.
 func (p *Pool) release(s *Session, group, dest string) {
 	s.dest = dest
+	s.settle(context.Background())
 	if !s.Usable() || s.transactions >= p.maxPerConn {
 		p.discard(s, dest)
 		return

@@ -223,3 +223,82 @@ func TestPoolLimits(t *testing.T) {
 			opened, len(d.tried), txs, got)
 	}
 }
+
+// TestPoolPipelinesAcrossMessages: with a job waiting, the next message's MAIL, RCPT and DATA
+// leave in the same write as the previous final dot (RFC 2920 §3.1); the script answers the dot
+// only after it has read them, so a client that waited for the reply would hang here.
+func TestPoolPipelinesAcrossMessages(t *testing.T) {
+	srv := smtptest.Start(t, greetEHLO+`
+> MAIL FROM:<s@example.org>
+> RCPT TO:<a@example.test>
+> DATA
+< 250 ok
+< 250 ok
+! sleep 150ms
+< 354 go
+! data
+> MAIL FROM:<s@example.org>
+> RCPT TO:<a@example.test>
+> DATA
+< 250 first
+< 250 ok
+< 250 ok
+< 354 go
+! data
+< 250 second
+> QUIT`)
+	p, _ := newPool(t, srv)
+	done := make(chan *Result, 2)
+	for i := 0; i < 2; i++ {
+		go func() { done <- p.Deliver(t.Context(), poolJob(t, "a@example.test")) }()
+	}
+	got := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		res := <-done
+		status(t, res, outcome.Delivered)
+		if res.Message.Reply != nil {
+			got[res.Message.Reply.Lines[0]] = true
+		}
+	}
+	if !got["250 first"] || !got["250 second"] {
+		t.Errorf("replies %v: each message must get its own", got)
+	}
+}
+
+// TestPoolPipelinedDotLost: the connection dies after a dot that the next message's commands
+// followed: the first message is a possible duplicate, the second runs on a new session.
+func TestPoolPipelinedDotLost(t *testing.T) {
+	srv := smtptest.StartOpts(t, smtptest.Options{}, greetEHLO+`
+> MAIL FROM:<s@example.org>
+> RCPT TO:<a@example.test>
+> DATA
+< 250 ok
+< 250 ok
+! sleep 150ms
+< 354 go
+! data
+> MAIL FROM:<s@example.org>
+> RCPT TO:<a@example.test>
+> DATA
+! close`, greetEHLO+tx("a@example.test", "250 again")+"\n> QUIT")
+	p, _ := newPool(t, srv)
+	done := make(chan *Result, 2)
+	for i := 0; i < 2; i++ {
+		go func() { done <- p.Deliver(t.Context(), poolJob(t, "a@example.test")) }()
+	}
+	var dup, ok int
+	for i := 0; i < 2; i++ {
+		res := <-done
+		switch o := res.Recipients[0]; {
+		case o.Status == outcome.Deferred && o.DuplicateRisk:
+			dup++
+		case o.Status == outcome.Delivered && o.Reply.Lines[0] == "250 again":
+			ok++
+		default:
+			t.Errorf("unexpected outcome %s", o.Describe())
+		}
+	}
+	if dup != 1 || ok != 1 {
+		t.Errorf("%d possible duplicates, %d delivered; want 1 and 1", dup, ok)
+	}
+}

@@ -25,7 +25,8 @@ type Session struct {
 	dest     string           // the destination it was opened for (the pool's limits)
 	policy   *tlspolicy.Policy
 
-	transactions int       // transactions begun on this session
+	pending      *pendingDot // a transaction whose final dot's reply the next one reads
+	transactions int         // transactions begun on this session
 	dirty        bool      // the last transaction did not end with a reply to its dot: RSET first
 	idleSince    time.Time // when the session was last handed back to the pool
 }
@@ -57,7 +58,8 @@ func (e *Engine) open(ctx context.Context, host string, peer netip.AddrPort, pol
 	if err != nil {
 		return nil, &ConnectError{Peer: peer, Last: err}
 	}
-	c := smtp.NewClient(conn, smtp.Options{Peer: peer, Timeout: e.TimeoutRemote, Transcript: e.Transcript})
+	c := smtp.NewClient(conn, smtp.Options{Peer: peer, Timeout: e.TimeoutRemote, Timeouts: e.Timeouts,
+		Transcript: e.Transcript, NoPipelining: e.NoPipelining, EHLOOnlyIfESMTP: e.EHLOOnlyIfESMTP})
 	s := &Session{c: c, Host: host, Peer: peer, policy: pol}
 	if err := e.setUp(ctx, s, pol); err != nil {
 		c.Quit(ctx)
@@ -125,6 +127,7 @@ func (e *Engine) tlsFailed(err error, pol *tlspolicy.Policy) error {
 // Close ends the session: QUIT when it is still in step (without waiting for the 221, as
 // qmail-remote), then the connection is closed.
 func (s *Session) Close(ctx context.Context) {
+	s.settle(ctx)
 	s.c.Quit(ctx)
 	s.c.Close()
 }
@@ -141,9 +144,16 @@ func (s *Session) facts(o *outcome.Outcome) {
 // and the message's in res. fresh reports whether the transaction failed before the server
 // said anything about it (a session found dead on reuse, a 421, a refused RSET): then nothing
 // of it took effect, and the caller may run it again on a new session.
-func (s *Session) Transact(ctx context.Context, job *Job, res *Result) (fresh bool) {
+//
+// next, when not nil, is offered the session once the text has gone out and the final dot is
+// queued, if the server pipelines: when it takes the session (returns true), the next
+// transaction sends its commands right behind this dot and reads this dot's reply first
+// (RFC 2920 §3.1), and Transact waits for that reply. When next declines, or is nil, Transact
+// sends the dot and reads the reply itself; the session is then the caller's again.
+func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func(*Session) bool) (fresh bool) {
 	s.transactions++
 	if s.dirty {
+		s.settle(ctx)
 		if err := s.c.Reset(ctx); err != nil {
 			s.fail(res, err)
 			return true
@@ -164,9 +174,15 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result) (fresh bo
 		idx = append(idx, i)
 	}
 	msg := job.Message
-	sent, err := s.c.Envelope(ctx, smtp.Envelope{
-		From: job.Sender, To: to, Size: msg.WireSize(), EightBit: msg.EightBit,
-	})
+	env := smtp.Envelope{From: job.Sender, To: to, Size: msg.WireSize(), EightBit: msg.EightBit}
+	var sent *smtp.Sent
+	var err error
+	if pd := s.pending; pd != nil {
+		s.pending = nil
+		sent, err = s.c.EnvelopeAfterDot(ctx, env, pd.deliver)
+	} else {
+		sent, err = s.c.Envelope(ctx, env)
+	}
 	for k := range sent.Rcpt {
 		r := sent.Rcpt[k]
 		i := idx[k]
@@ -189,14 +205,55 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result) (fresh bo
 		s.fail(res, &smtp.Error{Phase: smtp.PhaseBody, Peer: s.Peer, Err: smtp.ErrPartialLine})
 		return false
 	}
-	final, err := s.c.Body(ctx, msg.Open())
-	if err != nil {
+	if err := s.c.SendBody(ctx, msg.Open()); err != nil {
 		s.fail(res, err)
 		return false
 	}
+	if next != nil && s.c.Pipelining() {
+		pd := &pendingDot{done: make(chan dotReply, 1)}
+		s.pending = pd
+		facts := *s // the session's facts, read after it has moved on
+		if next(s) {
+			r := <-pd.done
+			facts.finish(res, r.reply, r.err)
+			return false
+		}
+		s.pending = nil
+	}
+	final, err := s.c.DotReply(ctx)
+	s.finish(res, final, err)
+	return false
+}
+
+// finish records the reply to the final dot (or the failure to get one) as the message's
+// Outcome.
+func (s *Session) finish(res *Result, final smtp.Reply, err error) {
+	if err != nil {
+		s.fail(res, err)
+		return
+	}
 	res.Message = outcome.FromReply(smtp.PhaseDot, final, nil)
 	s.facts(&res.Message)
-	return false
+}
+
+// pendingDot is a transaction whose final dot went out ahead of the next transaction's commands;
+// done receives its reply, read by the next transaction.
+type pendingDot struct{ done chan dotReply }
+
+type dotReply struct {
+	reply smtp.Reply
+	err   error
+}
+
+func (p *pendingDot) deliver(r smtp.Reply, err error) { p.done <- dotReply{r, err} }
+
+// settle reads the reply to a dot still waiting for one, when the session is about to be used
+// otherwise (RSET, QUIT, closing), so that its transaction learns its outcome.
+func (s *Session) settle(ctx context.Context) {
+	if pd := s.pending; pd != nil {
+		s.pending = nil
+		pd.deliver(s.c.DotReply(ctx))
+	}
 }
 
 // fail records err as the message's Outcome.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -19,9 +20,44 @@ type Options struct {
 	// (qmail's timeoutremote; RFC 5321 §4.5.3.2 asks for minutes). Zero means no limit
 	// beyond the context's deadline.
 	Timeout time.Duration
+	// Timeouts bound each phase on its own (Postfix's smtp_*_timeout); a zero field takes
+	// Timeout.
+	Timeouts Timeouts
 	// Transcript, when set, receives the dialogue: "C: " and "S: " lines. Message text is
 	// summarised, never copied. Opt-in: it may hold addresses.
 	Transcript io.Writer
+	// NoPipelining sends one command at a time even when the server offers PIPELINING.
+	NoPipelining bool
+	// EHLOOnlyIfESMTP sends HELO at once unless the greeting says "ESMTP" (ZMailer's -E), for
+	// servers that mishandle EHLO.
+	EHLOOnlyIfESMTP bool
+}
+
+// Timeouts are per-phase limits, each for one read of a reply or one write, as Postfix's
+// smtp(8) names them: Greeting (smtp_helo_timeout's greeting half), Command (EHLO/HELO,
+// STARTTLS, AUTH, MAIL, RCPT, RSET), DataInit (DATA up to the 354), DataXfer (each write of the
+// text), Dot (the reply to the final dot), Quit.
+type Timeouts struct {
+	Greeting, Command, DataInit, DataXfer, Dot, Quit time.Duration
+}
+
+// forPhase is the limit for phase p, or 0.
+func (t Timeouts) forPhase(p Phase) time.Duration {
+	switch p {
+	case PhaseGreeting:
+		return t.Greeting
+	case PhaseData:
+		return t.DataInit
+	case PhaseBody:
+		return t.DataXfer
+	case PhaseDot:
+		return t.Dot
+	case PhaseQuit:
+		return t.Quit
+	case PhaseConnect:
+		return 0
+	}
+	return t.Command
 }
 
 // Client is one SMTP session on an established connection. Its methods are called in protocol
@@ -29,15 +65,19 @@ type Options struct {
 // a timeout or an over-long reply the client is botched: every later call returns an *Error
 // wrapping ErrBotched, and the caller closes it.
 type Client struct {
-	conn    net.Conn
-	br      *bufio.Reader
-	bw      *bufio.Writer
-	opt     Options
-	ext     Extensions
-	esmtp   bool   // the last hello was an accepted EHLO
-	utf8    bool   // the current transaction declared SMTPUTF8
-	bodyBuf []byte // reused by Body for every transaction on this connection
-	botched error
+	conn  net.Conn
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	opt   Options
+	ext   Extensions
+	esmtp bool  // the last hello was an accepted EHLO
+	utf8  bool  // the current transaction declared SMTPUTF8
+	greet Reply // the greeting, for EHLOOnlyIfESMTP
+	phase Phase // the phase of the read or write under way: which timeout applies
+	// dotQueued: SendBody wrote the final dot into the buffer; DotReply or EnvelopeAfterDot
+	// sends it and reads its reply.
+	dotQueued bool
+	botched   error
 	// ctxDeadline is the deadline of the context of the operation under way.
 	ctxDeadline time.Time
 }
@@ -52,7 +92,7 @@ func NewClient(conn net.Conn, opt Options) *Client {
 func (c *Client) setConn(conn net.Conn) {
 	c.conn = conn
 	c.br = bufio.NewReaderSize(conn, 4096)
-	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 64<<10)
+	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 4096)
 }
 
 // deadlineWriter bounds every write to the connection by the Timeout (and the deadline of the
@@ -65,12 +105,16 @@ func (w deadlineWriter) Write(p []byte) (int, error) {
 	return w.c.conn.Write(p)
 }
 
-// deadline is now+Timeout, or the operation context's deadline when that is earlier; zero
-// means none.
+// deadline is now plus the timeout of the phase under way (Timeouts, else Timeout), or the
+// operation context's deadline when that is earlier; zero means none.
 func (c *Client) deadline() time.Time {
 	var d time.Time
-	if c.opt.Timeout > 0 {
-		d = time.Now().Add(c.opt.Timeout)
+	t := c.opt.Timeouts.forPhase(c.phase)
+	if t == 0 {
+		t = c.opt.Timeout
+	}
+	if t > 0 {
+		d = time.Now().Add(t)
 	}
 	if !c.ctxDeadline.IsZero() && (d.IsZero() || c.ctxDeadline.Before(d)) {
 		d = c.ctxDeadline
@@ -97,6 +141,7 @@ func (c *Client) Close() error { return c.conn.Close() }
 // reply, including a malformed one, is an *Error with the reply and ErrReply.
 func (c *Client) Greeting(ctx context.Context) (Reply, error) {
 	r, err := c.read(ctx, PhaseGreeting)
+	c.greet = r
 	if err != nil {
 		return r, err
 	}
@@ -112,6 +157,9 @@ func (c *Client) Greeting(ctx context.Context) (Reply, error) {
 // holds the 421.
 func (c *Client) Hello(ctx context.Context, name string) error {
 	c.ext, c.esmtp = Extensions{}, false
+	if c.opt.EHLOOnlyIfESMTP && !c.greetsESMTP() {
+		return c.helo(ctx, name)
+	}
 	r, err := c.roundTrip(ctx, PhaseHello, "EHLO "+name)
 	if err != nil {
 		return err
@@ -124,7 +172,11 @@ func (c *Client) Hello(ctx context.Context, name string) error {
 	case codeClosing:
 		return c.replyError(PhaseHello, r)
 	}
-	r, err = c.roundTrip(ctx, PhaseHello, "HELO "+name)
+	return c.helo(ctx, name)
+}
+
+func (c *Client) helo(ctx context.Context, name string) error {
+	r, err := c.roundTrip(ctx, PhaseHello, "HELO "+name)
 	if err != nil {
 		return err
 	}
@@ -133,6 +185,16 @@ func (c *Client) Hello(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// greetsESMTP reports whether the greeting's first line names ESMTP (RFC 5321 §4.3.1 lets a
+// server say so; ZMailer's -E trusts it).
+func (c *Client) greetsESMTP() bool {
+	return len(c.greet.Lines) > 0 && strings.Contains(strings.ToUpper(c.greet.Lines[0]), "ESMTP")
+}
+
+// Pipelining reports whether commands may be sent in groups: the server offers PIPELINING
+// (RFC 2920) and Options.NoPipelining is not set.
+func (c *Client) Pipelining() bool { return c.ext.Has("PIPELINING") && !c.opt.NoPipelining }
 
 // codeClosing is the reply of a server that is shutting the transmission channel down
 // (RFC 5321 §3.8, §4.2.3).
@@ -145,6 +207,7 @@ func (c *Client) Quit(ctx context.Context) {
 		return
 	}
 	defer c.begin(ctx)()
+	c.phase = PhaseQuit
 	c.trace("C: ", "QUIT")
 	c.bw.WriteString("QUIT\r\n")
 	c.bw.Flush()
@@ -177,6 +240,7 @@ func (c *Client) queue(line string) {
 // flush writes the buffer under the phase deadline.
 func (c *Client) flush(ctx context.Context, p Phase) error {
 	defer c.begin(ctx)()
+	c.phase = p
 	if err := c.bw.Flush(); err != nil {
 		return c.botch(ioError(p, c.opt.Peer, ctxErr(ctx, err)))
 	}
@@ -190,6 +254,7 @@ func (c *Client) read(ctx context.Context, p Phase) (Reply, error) {
 		return Reply{}, err
 	}
 	defer c.begin(ctx)()
+	c.phase = p
 	c.conn.SetReadDeadline(c.deadline())
 	r, err := readReply(c.br)
 	for _, l := range r.Lines {

@@ -41,6 +41,7 @@ func (c *Client) Handshake(ctx context.Context, cfg *tls.Config) (tls.Connection
 
 func (c *Client) handshake(ctx context.Context, cfg *tls.Config) (tls.ConnectionState, error) {
 	defer c.begin(ctx)()
+	c.phase = PhaseStartTLS
 	c.conn.SetDeadline(c.deadline())
 	tc := tls.Client(c.conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {

@@ -1,12 +1,14 @@
 package smtp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 )
 
 // codeStartData is the only reply to DATA after which the message text may be sent
@@ -37,7 +39,8 @@ func RcptAccepted(r Reply) bool { return r.Positive() }
 
 // Envelope runs MAIL FROM, one RCPT TO per recipient and DATA (RFC 5321 §3.3). When the server
 // offers PIPELINING (RFC 2920 §3.1) the commands go out in one write and the replies are matched
-// in order; otherwise each command waits for its reply. Both ways share this one path.
+// in order; otherwise each command waits for its reply. Both ways share this one path: the same
+// checks of each reply (envelopeCheck), only the moments of writing differ.
 //
 // On success the server has answered DATA with 354 and the caller must send the text with Body.
 // Otherwise the error is an *Error: MAIL refused (PhaseMail, with the reply), no recipient
@@ -45,15 +48,40 @@ func RcptAccepted(r Reply) bool { return r.Positive() }
 // being read. Local refusals come before anything is sent: ErrNeedsSMTPUTF8 and ErrTooBig
 // (PhaseMail), ErrAddress. Sent is never nil and holds every reply that was read.
 func (c *Client) Envelope(ctx context.Context, env Envelope) (*Sent, error) {
+	return c.envelope(ctx, env, nil)
+}
+
+// EnvelopeAfterDot is Envelope on a session whose previous message's final dot was queued by
+// SendBody and not answered yet: the commands go out right behind that dot, in the same write
+// (RFC 2920 §3.1: the end of the message text may start a command group), so a message costs
+// one round trip. dot receives the previous message's reply (as DotReply would return it) before
+// any reply of this envelope is read. When the connection fails before that reply, dot gets the
+// failure and this envelope fails without any reply read (PhaseMail, no Reply): nothing of it
+// took effect. Without pipelining it is DotReply, then Envelope.
+func (c *Client) EnvelopeAfterDot(ctx context.Context, env Envelope, dot func(Reply, error)) (*Sent, error) {
+	if !c.dotQueued {
+		dot(Reply{}, errors.New("smtp: no final dot is waiting for its reply"))
+		return c.Envelope(ctx, env)
+	}
+	return c.envelope(ctx, env, dot)
+}
+
+func (c *Client) envelope(ctx context.Context, env Envelope, dot func(Reply, error)) (*Sent, error) {
 	sent := &Sent{}
 	mail, err := c.mailCommand(env)
 	if err != nil {
+		if dot != nil {
+			dot(c.DotReply(ctx))
+		}
 		return sent, err
 	}
-	if c.ext.Has("PIPELINING") {
-		return sent, c.pipelined(ctx, mail, env.To, sent)
+	if !c.Pipelining() {
+		if dot != nil {
+			dot(c.DotReply(ctx))
+		}
+		return sent, c.stepwise(ctx, mail, env.To, sent)
 	}
-	return sent, c.stepwise(ctx, mail, env.To, sent)
+	return sent, c.pipelined(ctx, mail, env.To, sent, dot)
 }
 
 // mailCommand builds MAIL FROM with its parameters, or refuses locally.
@@ -89,32 +117,48 @@ func (c *Client) mailCommand(env Envelope) (string, error) {
 	return cmd, nil
 }
 
-// stepwise sends each command and waits for its reply.
-func (c *Client) stepwise(ctx context.Context, mail string, to []string, sent *Sent) error {
-	r, err := c.roundTrip(ctx, PhaseMail, mail)
-	sent.Mail = r
-	if err != nil {
-		return err
-	}
+// envelopeCheck judges the replies of one envelope, in order, the same way whether they came
+// one by one or pipelined: MAIL must be accepted, at least one RCPT must be, and DATA must
+// answer 354 with nothing behind it. refused holds the first refusal; later replies of a
+// refused transaction are read but count for nothing.
+type envelopeCheck struct {
+	c       *Client
+	sent    *Sent
+	refused error
+}
+
+func (e *envelopeCheck) mail(r Reply) {
+	e.sent.Mail = r
 	if !RcptAccepted(r) {
-		return c.replyError(PhaseMail, r)
+		e.refused = e.c.replyError(PhaseMail, r)
 	}
-	for _, rcpt := range to {
-		r, err := c.roundTrip(ctx, PhaseRcpt, "RCPT TO:<"+Path(rcpt, c.utf8)+">")
-		if err != nil {
-			return err
+}
+
+func (e *envelopeCheck) rcpt(r Reply) {
+	if e.refused == nil {
+		e.sent.add(r)
+	}
+}
+
+// rcptsDone is called after the last RCPT reply: with none accepted, DATA must not open.
+func (e *envelopeCheck) rcptsDone() {
+	if e.refused == nil && e.sent.Accepted == 0 {
+		e.refused = &Error{Phase: PhaseRcpt, Peer: e.c.opt.Peer, Err: ErrNoRecipients}
+	}
+}
+
+// data judges the reply to DATA. A server that opened DATA although the transaction was
+// refused gets an empty message ended at once (RFC 2920 §3.1 asks for that rather than a
+// broken connection).
+func (e *envelopeCheck) data(ctx context.Context, r Reply) error {
+	if e.refused != nil {
+		if r.Code == codeStartData {
+			e.c.abortData(ctx)
 		}
-		sent.add(r)
+		return e.refused
 	}
-	if sent.Accepted == 0 {
-		return &Error{Phase: PhaseRcpt, Peer: c.opt.Peer, Err: ErrNoRecipients}
-	}
-	r, err = c.roundTrip(ctx, PhaseData, "DATA")
-	sent.Data = r
-	if err != nil {
-		return err
-	}
-	return c.dataStarted(r)
+	e.sent.Data = r
+	return e.c.dataStarted(r)
 }
 
 // dataStarted checks the reply to DATA: only a 354 lets the text go out (decision 8), and only
@@ -130,12 +174,50 @@ func (c *Client) dataStarted(r Reply) error {
 	return nil
 }
 
-// pipelined writes MAIL, every RCPT and DATA at once and then reads the replies in order. The
-// write runs in its own goroutine so that a server answering while the client still writes a
-// long recipient list cannot deadlock the two (RFC 2920 §3.1). Every reply is read even after a
-// refusal, so a server that rejects MAIL and hangs up still yields its reply as the outcome.
-func (c *Client) pipelined(ctx context.Context, mail string, to []string, sent *Sent) error {
+// stepwise sends each command and waits for its reply; it stops at the first refusal.
+func (c *Client) stepwise(ctx context.Context, mail string, to []string, sent *Sent) error {
+	chk := &envelopeCheck{c: c, sent: sent}
+	r, err := c.roundTrip(ctx, PhaseMail, mail)
+	if err != nil {
+		sent.Mail = r
+		return err
+	}
+	if chk.mail(r); chk.refused != nil {
+		return chk.refused
+	}
+	for _, rcpt := range to {
+		r, err := c.roundTrip(ctx, PhaseRcpt, "RCPT TO:<"+Path(rcpt, c.utf8)+">")
+		if err != nil {
+			return err
+		}
+		chk.rcpt(r)
+	}
+	if chk.rcptsDone(); chk.refused != nil {
+		return chk.refused
+	}
+	r, err = c.roundTrip(ctx, PhaseData, "DATA")
+	if err != nil {
+		sent.Data = r
+		return err
+	}
+	return chk.data(ctx, r)
+}
+
+// smallBatch is the size under which a command group is written through the client's buffer in
+// one write from this goroutine: far below any socket buffer, so the server cannot block the
+// write by not reading while it answers. A larger group (a long recipient list) is written from
+// a goroutine of its own while the replies are read.
+const smallBatch = 4096
+
+// pipelined writes MAIL, every RCPT and DATA at once and then reads the replies in order. Every
+// reply is read even after a refusal, so a server that rejects MAIL and hangs up still yields
+// its reply as the outcome. When dot is set, a previous message's final dot is queued ahead of
+// the group and its reply is read first.
+func (c *Client) pipelined(ctx context.Context, mail string, to []string, sent *Sent, dot func(Reply, error)) error {
 	if err := c.usable(PhaseMail); err != nil {
+		if dot != nil {
+			dot(Reply{}, err)
+		}
 		return err
 	}
 	var batch bytes.Buffer
@@ -150,59 +232,71 @@ func (c *Client) pipelined(ctx context.Context, mail string, to []string, sent *
 	batch.WriteString("DATA\r\n")
 
 	defer c.begin(ctx)()
-	if err := c.bw.Flush(); err != nil { // normally empty; keeps the byte order if not
-		return c.botch(ioError(PhaseMail, c.opt.Peer, ctxErr(ctx, err)))
+	var written chan error
+	if batch.Len() <= smallBatch {
+		c.bw.Write(batch.Bytes())
+		if err := c.flush(ctx, PhaseMail); err != nil {
+			return c.lostBeforeEnvelope(err, dot)
+		}
+	} else {
+		if err := c.flush(ctx, PhaseMail); err != nil { // the queued dot, if any, goes first
+			return c.lostBeforeEnvelope(err, dot)
+		}
+		c.conn.SetWriteDeadline(c.deadline())
+		written = make(chan error, 1)
+		go func() { // touches only the connection, never the Client's fields
+			_, err := c.conn.Write(batch.Bytes())
+			written <- err
+		}()
 	}
-	c.conn.SetWriteDeadline(c.deadline())
-	written := make(chan error, 1)
-	go func() { // touches only the connection, never the Client's fields
-		_, err := c.conn.Write(batch.Bytes())
-		written <- err
-	}()
+	if dot != nil {
+		dot(c.readDot(ctx))
+	}
 	err := c.readEnvelope(ctx, len(to), sent)
-	if werr := <-written; werr != nil && err == nil {
-		err = c.botch(ioError(PhaseMail, c.opt.Peer, ctxErr(ctx, werr)))
+	if written != nil {
+		if werr := <-written; werr != nil && err == nil {
+			err = c.botch(ioError(PhaseMail, c.opt.Peer, ctxErr(ctx, werr)))
+		}
+	}
+	return err
+}
+
+// lostBeforeEnvelope reports a write that failed before any reply of the envelope: the queued
+// dot, if any, was not (wholly) handed over, so its message is not a possible duplicate
+// (decision 10), and the envelope took no effect.
+func (c *Client) lostBeforeEnvelope(err error, dot func(Reply, error)) error {
+	if dot != nil {
+		c.dotQueued = false
+		dot(Reply{}, &Error{Phase: PhaseBody, Peer: c.opt.Peer, Err: errors.Unwrap(err)})
 	}
 	return err
 }
 
 // readEnvelope reads the replies to a pipelined MAIL, n RCPTs and DATA and decides the outcome.
 func (c *Client) readEnvelope(ctx context.Context, n int, sent *Sent) error {
+	chk := &envelopeCheck{c: c, sent: sent}
 	r, err := c.read(ctx, PhaseMail)
-	sent.Mail = r
 	if err != nil {
+		sent.Mail = r
 		return err
 	}
-	var refused error
-	if !RcptAccepted(r) {
-		refused = c.replyError(PhaseMail, r)
-	}
+	chk.mail(r)
 	for i := 0; i < n; i++ {
 		r, err := c.read(ctx, PhaseRcpt)
 		if err != nil {
-			return firstErr(refused, err)
+			return firstErr(chk.refused, err)
 		}
-		if refused == nil {
-			sent.add(r)
-		}
+		chk.rcpt(r)
 	}
+	chk.rcptsDone()
 	r, err = c.read(ctx, PhaseData)
 	if err != nil {
-		return firstErr(refused, err)
-	}
-	if refused == nil {
-		sent.Data = r
-	}
-	if refused == nil && sent.Accepted == 0 {
-		refused = &Error{Phase: PhaseRcpt, Peer: c.opt.Peer, Err: ErrNoRecipients}
-	}
-	if refused != nil {
-		if r.Code == codeStartData {
-			c.abortData(ctx) // a server that opened DATA anyway gets an empty message ended at once
+		if chk.refused == nil {
+			sent.Data = r
 		}
-		return refused
+		return firstErr(chk.refused, err)
 	}
-	return c.dataStarted(r)
+	return chk.data(ctx, r)
 }
 
 // abortData ends a DATA that was opened though no message should be sent. RFC 2920 §3.1 asks
@@ -228,53 +322,102 @@ func firstErr(a, b error) error {
 }
 
 // Body sends the message text after a 354 and reads the reply to the final dot
-// (RFC 5321 §4.1.1.4). Only a 2xx reply is success: a 4xx, 5xx, malformed or wrong-class reply
-// is an *Error in PhaseDot with the reply. Anything the server sent while the text went out is
-// ErrUnsolicited in PhaseBody, and the dot is not sent (decision 12); a connection it closed by
-// then is an I/O error in PhaseBody. The text is flushed to the network before the dot is
-// written, so the two are distinct (decision 10): an I/O failure up to and including the write
-// of the dot is PhaseBody, since a write that fails has not handed all of ".\r\n" over and the
-// server cannot have seen the end of data; only once the dot's write succeeded is a lost
-// connection PhaseDot with no reply, which MaybeDelivered reports as a possible duplicate. A
-// message without a final line ending returns ErrPartialLine before the dot, and the client is
-// botched: close it without QUIT.
+// (RFC 5321 §4.1.1.4): SendBody, then DotReply. Only a 2xx reply is success.
 func (c *Client) Body(ctx context.Context, text io.Reader) (Reply, error) {
-	if err := c.usable(PhaseBody); err != nil {
+	if err := c.SendBody(ctx, text); err != nil {
 		return Reply{}, err
 	}
+	return c.DotReply(ctx)
+}
+
+// bodyWriters are the large write buffers of message texts, shared by all sessions: a kept
+// session holds only its small command buffer between messages (memory per idle connection).
+var bodyWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
+// copyBuffers are the read buffers of message texts, shared the same way.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// SendBody sends the message text after a 354 and queues the final dot without sending it: the
+// caller then calls DotReply, or EnvelopeAfterDot to send the next message's commands with it.
+// Anything the server sent while the text went out is ErrUnsolicited in PhaseBody, and the dot
+// is not queued (decision 12); a connection it closed by then is an I/O error in PhaseBody. The
+// text is flushed to the network before the dot is written, so the two are distinct (decision
+// 10). A message without a final line ending returns ErrPartialLine before the dot, and the
+// client is botched: close it without QUIT.
+func (c *Client) SendBody(ctx context.Context, text io.Reader) error {
+	if err := c.usable(PhaseBody); err != nil {
+		return err
+	}
 	end := c.begin(ctx)
-	enc := NewBodyEncoder(c.bw)
-	if c.bodyBuf == nil {
-		c.bodyBuf = make([]byte, 32<<10)
-	}
-	_, err := io.CopyBuffer(enc, messageReader{text}, c.bodyBuf)
+	c.phase = PhaseBody
+	err := c.bw.Flush() // normally empty
 	if err == nil {
-		err = enc.Ended()
-	}
-	if err == nil {
-		err = c.bw.Flush() // all of the text leaves before the dot is written
+		err = c.copyText(text)
 	}
 	end()
 	switch {
 	case errors.Is(err, ErrPartialLine), errors.Is(err, ErrMessageRead):
-		return Reply{}, c.botch(&Error{Phase: PhaseBody, Peer: c.opt.Peer, Err: err})
+		return c.botch(&Error{Phase: PhaseBody, Peer: c.opt.Peer, Err: err})
 	case err != nil:
-		return Reply{}, c.botch(ioError(PhaseBody, c.opt.Peer, ctxErr(ctx, err)))
+		return c.botch(ioError(PhaseBody, c.opt.Peer, ctxErr(ctx, err)))
 	}
 	// Decision 12: a reply that came while the text went out answers no command. Were the dot
 	// written now, that reply would be read as the answer to it.
 	came, err := c.pending(ctx)
 	if err != nil {
-		return Reply{}, c.botch(ioError(PhaseBody, c.opt.Peer, err))
+		return c.botch(ioError(PhaseBody, c.opt.Peer, err))
 	}
 	if came {
-		return Reply{}, c.unsolicited(PhaseBody, nil)
+		return c.unsolicited(PhaseBody, nil)
 	}
 	c.trace("C: ", "[message text, then .]")
-	enc.Close() // cannot fail: the text ended with a line ending and the buffer is empty
+	c.bw.WriteString(".\r\n")
+	c.dotQueued = true
+	return nil
+}
+
+// copyText streams the text through the dot-stuffing encoder into a pooled large buffer and
+// flushes it: all of the text leaves before the dot is written.
+func (c *Client) copyText(text io.Reader) error {
+	bw := bodyWriters.Get().(*bufio.Writer)
+	bw.Reset(deadlineWriter{c})
+	buf := copyBuffers.Get().(*[]byte)
+	defer func() {
+		bw.Reset(nil)
+		bodyWriters.Put(bw)
+		copyBuffers.Put(buf)
+	}()
+	enc := NewBodyEncoder(bw)
+	_, err := io.CopyBuffer(enc, messageReader{text}, *buf)
+	if err == nil {
+		err = enc.Ended()
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	return err
+}
+
+// DotReply sends the queued final dot (with anything queued behind it) and reads its reply.
+// Only a 2xx reply is success: a 4xx, 5xx, malformed or wrong-class reply is an *Error in
+// PhaseDot with the reply. A failed write of the dot is PhaseBody, since a write that fails has
+// not handed all of ".\r\n" over and the server cannot have seen the end of data; only once the
+// dot's write succeeded is a lost connection PhaseDot with no reply, which is a possible
+// duplicate.
+func (c *Client) DotReply(ctx context.Context) (Reply, error) {
+	if !c.dotQueued {
+		return Reply{}, &Error{Phase: PhaseDot, Peer: c.opt.Peer, Err: errors.New("smtp: no final dot was queued")}
+	}
 	if err := c.flush(ctx, PhaseBody); err != nil {
+		c.dotQueued = false
 		return Reply{}, err
 	}
+	return c.readDot(ctx)
+}
+
+// readDot reads the reply to a dot that has been written.
+func (c *Client) readDot(ctx context.Context) (Reply, error) {
+	c.dotQueued = false
 	r, err := c.read(ctx, PhaseDot)
 	if err != nil {
 		return r, err
@@ -284,6 +427,9 @@ func (c *Client) Body(ctx context.Context, text io.Reader) (Reply, error) {
 	}
 	return r, nil
 }
+
+// DotQueued reports whether a final dot waits for DotReply or EnvelopeAfterDot.
+func (c *Client) DotQueued() bool { return c.dotQueued }
 
 // Reset sends RSET (RFC 5321 §4.1.1.5) so that another transaction can start on the connection.
 func (c *Client) Reset(ctx context.Context) error {
