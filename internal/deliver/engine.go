@@ -29,8 +29,8 @@ type Config struct {
 	Timeouts smtp.Timeouts
 	// NoPipelining and EHLOOnlyIfESMTP are mxout's -P and -E (smtp.Options).
 	NoPipelining, EHLOOnlyIfESMTP bool
-	Routes         Router // nil: no static routes
-	Planner        *route.Planner
+	Routes                        Router // nil: no static routes
+	Planner                       *route.Planner
 	// Dial opens a TCP connection; nil means a net.Dialer with TimeoutConnect.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Transcript, when set, receives each session's dialogue (opt-in).

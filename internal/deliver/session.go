@@ -27,8 +27,8 @@ type Session struct {
 
 	pending      *pendingDot // a transaction whose final dot's reply the next one reads
 	transactions int         // transactions begun on this session
-	dirty        bool      // the last transaction did not end with a reply to its dot: RSET first
-	idleSince    time.Time // when the session was last handed back to the pool
+	dirty        bool        // the last transaction did not end with a reply to its dot: RSET first
+	idleSince    time.Time   // when the session was last handed back to the pool
 }
 
 // ErrTLSNotOffered: TLS is required for the hop but the server did not offer STARTTLS (or
