@@ -11,5 +11,6 @@
 // Every delivery opens FILE anew for its standard input, as qmail-send does. A delivery counts as
 // good when the process exits 0 and its last report starts with K. The result is one line of
 // name=value pairs (deliveries, concurrency, bad, seconds, ms_per_delivery, per_second, p50_ms,
-// p99_ms, max_ms), and the exit status is 1 when any delivery was bad.
+// p99_ms, max_ms, cpu_ms_per_delivery: the CPU time of the qmail-remote processes, not the
+// driver's), and the exit status is 1 when any delivery was bad.
 package main

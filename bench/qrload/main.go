@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -119,11 +120,21 @@ func summarize(outcomes []outcome, c int, elapsed time.Duration, stdout, stderr 
 	slices.Sort(took)
 	n := len(outcomes)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	fmt.Fprintf(stdout, "deliveries=%d concurrency=%d bad=%d seconds=%.3f ms_per_delivery=%.2f per_second=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",
+	fmt.Fprintf(stdout, "deliveries=%d concurrency=%d bad=%d seconds=%.3f ms_per_delivery=%.2f per_second=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f cpu_ms_per_delivery=%.3f\n",
 		n, c, bad, elapsed.Seconds(), ms(elapsed)/float64(n), float64(n)/elapsed.Seconds(),
-		ms(took[n/2]), ms(took[n*99/100]), ms(took[n-1]))
+		ms(took[n/2]), ms(took[n*99/100]), ms(took[n-1]), ms(childCPU())/float64(n))
 	if bad > 0 {
 		return 1
 	}
 	return 0
+}
+
+// childCPU is the user and system CPU time of every qmail-remote process run so far (the
+// driver's own time is not counted).
+func childCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -21,29 +21,35 @@ const (
 	repDotFail = "D127.0.0.1 failed after I sent the message.\nRemote host said: 554 5.7.1 rejected\n"
 )
 
-// outcomes starts one scripted server per outcome, each taking n connections, and returns the
-// smtproutes lines for the domains ok.test, temp.test, perm.test, died.test and dotfail.test.
-func outcomes(t *testing.T, n int) (routes []string, okServer *smtptest.Server) {
+// outcomes starts one scripted server for each of n rounds of each outcome and returns the
+// smtproutes lines for the domains ok<i>.test, temp<i>.test, perm<i>.test, died<i>.test and
+// dotfail<i>.test, and the servers of ok<i>.test. Each server takes one connection: the spawner
+// keeps its sessions, so a session still in step ends with QUIT when the spawner ends.
+func outcomes(t *testing.T, n int) (routes []string, okServers []*smtptest.Server) {
 	t.Helper()
 	data := `
 > DATA
 < 354 go
 ! data`
 	scripts := map[string]string{
-		"ok.test":      session("ok.test", "250 ok") + data + "\n! sleep 50ms\n< 250 2.0.0 queued\n> QUIT",
-		"temp.test":    session("temp.test", "451 4.2.0 later") + "\n> QUIT",
-		"perm.test":    session("perm.test", "550 5.1.1 no such user") + "\n> QUIT",
-		"died.test":    session("died.test", "250 ok") + data + "\n! close",
-		"dotfail.test": session("dotfail.test", "250 ok") + data + "\n< 554 5.7.1 rejected\n> QUIT",
+		"ok":      "250 ok\n" + data[1:] + "\n! sleep 50ms\n< 250 2.0.0 queued\n> QUIT",
+		"temp":    "451 4.2.0 later\n> QUIT",
+		"perm":    "550 5.1.1 no such user\n> QUIT",
+		"died":    "250 ok\n" + data[1:] + "\n! close",
+		"dotfail": "250 ok\n" + data[1:] + "\n< 554 5.7.1 rejected\n> QUIT",
 	}
-	for domain, script := range scripts {
-		srv := smtptest.StartOpts(t, smtptest.Options{Conns: n}, script)
-		routes = append(routes, domain+":"+srv.Addr())
-		if domain == "ok.test" {
-			okServer = srv
+	for i := range n {
+		for kind, script := range scripts {
+			domain := fmt.Sprintf("%s%d.test", kind, i)
+			reply, rest, _ := strings.Cut(script, "\n")
+			srv := smtptest.Start(t, session(domain, reply)+"\n"+rest)
+			routes = append(routes, domain+":"+srv.Addr())
+			if kind == "ok" {
+				okServers = append(okServers, srv)
+			}
 		}
 	}
-	return routes, okServer
+	return routes, okServers
 }
 
 // TestOutcomes drives the binary as qmail-send does, several deliveries in flight and delnums
@@ -53,7 +59,7 @@ func TestOutcomes(t *testing.T) {
 	for _, chunk := range []int{0, 3} {
 		t.Run(fmt.Sprintf("chunk=%d", chunk), func(t *testing.T) {
 			const rounds = 3
-			routes, okServer := outcomes(t, rounds)
+			routes, okServers := outcomes(t, rounds)
 			e := newEnv(t, routes...)
 			e.opts.Chunk = chunk
 			e.message("0/1", e.queueUID, 0o644)
@@ -63,7 +69,7 @@ func TestOutcomes(t *testing.T) {
 			for i := range rounds {
 				for _, kind := range []string{"ok", "temp", "perm", "died", "dotfail"} {
 					reqs = append(reqs, spawntest.Request{MessID: "0/1", Sender: "s@example.org",
-						Recipient: fmt.Sprintf("r%d%s@%s.test", i, kind, kind)})
+						Recipient: fmt.Sprintf("r%d%s@%s%d.test", i, kind, kind, i)})
 					wants = append(wants, want[kind])
 				}
 			}
@@ -82,9 +88,9 @@ func TestOutcomes(t *testing.T) {
 			}
 			wire := strings.ReplaceAll(testMessage, "\n.", "\n..")
 			wire = strings.ReplaceAll(wire, "\n", "\r\n") + ".\r\n"
-			for _, d := range okServer.Data() {
-				if string(d) != wire {
-					t.Errorf("server received %q, want %q", d, wire)
+			for _, srv := range okServers {
+				if d := srv.Data(); len(d) != 1 || string(d[0]) != wire {
+					t.Errorf("server received %q, want %q once", d, wire)
 				}
 			}
 		})
@@ -239,9 +245,9 @@ func TestNothingOnStderr(t *testing.T) {
 	w.Close()
 	rq := func(m, s, r string) spawntest.Request { return spawntest.Request{MessID: m, Sender: s, Recipient: r} }
 	q.Run([]spawntest.Request{
-		rq("0/1", "s@example.org", "a@ok.test"), rq("0/1", "s@example.org", "b@temp.test"), rq("0/1", "s@example.org", "c@perm.test"),
-		rq("0/1", "s@example.org", "d@died.test"), rq("0/1", "s@example.org", "e@dotfail.test"),
-		rq("0/9", "s@example.org", "f@ok.test"), rq("x", "s@example.org", "g@ok.test"), rq("0/1", "s", "nohost"),
+		rq("0/1", "s@example.org", "a@ok0.test"), rq("0/1", "s@example.org", "b@temp0.test"), rq("0/1", "s@example.org", "c@perm0.test"),
+		rq("0/1", "s@example.org", "d@died0.test"), rq("0/1", "s@example.org", "e@dotfail0.test"),
+		rq("0/9", "s@example.org", "f@ok0.test"), rq("x", "s@example.org", "g@ok0.test"), rq("0/1", "s", "nohost"),
 		rq("0/1", "s@example.org", "h@nowhere.invalid"),
 	}, 9)
 	q.End()
@@ -292,8 +298,8 @@ func TestLongRequestNotBuffered(t *testing.T) {
 	q.End()
 }
 
-// TestStartupRefusals: without queue/mess, or without the queue user, the spawner exits 111
-// before the hello byte, as the reference does when it cannot start.
+// TestStartupRefusals: without queue/mess, or when MXOUT_TRANSCRIPT names a file that cannot be
+// opened, the spawner exits 111 before the hello byte, as the reference does when it cannot start.
 func TestStartupRefusals(t *testing.T) {
 	t.Run("no queue", func(t *testing.T) {
 		e := newEnv(t)
@@ -303,6 +309,17 @@ func TestStartupRefusals(t *testing.T) {
 		q := e.start()
 		if _, err := q.Hello(); err == nil {
 			t.Error("a hello byte without queue/mess")
+		}
+		if code, err := q.Wait(); err != nil || code != 111 {
+			t.Errorf("exit %d, %v; want 111", code, err)
+		}
+	})
+	t.Run("transcript cannot be opened", func(t *testing.T) {
+		e := newEnv(t)
+		e.opts.Env = append(e.opts.Env, "MXOUT_TRANSCRIPT="+e.home+"/no/such/dir/transcript")
+		q := e.start()
+		if _, err := q.Hello(); err == nil {
+			t.Error("a hello byte without the transcript asked for")
 		}
 		if code, err := q.Wait(); err != nil || code != 111 {
 			t.Errorf("exit %d, %v; want 111", code, err)

@@ -1,13 +1,16 @@
 // Command qmail-rspawn is mxout's drop-in replacement for qmail's qmail-rspawn(8): qmail-send
 // hands it remote deliveries on standard input and reads one report per delivery on standard
-// output (spec/qmail-spawn-protocol.md). Each delivery runs inside this process as mxout's
-// qmail-remote would run it, with the same control files ($QMAILHOME/control), so no program is
-// started per delivery. It announces 255 deliveries at a time.
+// output (spec/qmail-spawn-protocol.md). Each delivery runs inside this process on the engine
+// mxout's qmail-remote uses, built from the same control files ($QMAILHOME/control), so no program
+// is started per delivery. Connections are kept per destination for later deliveries, and the
+// requests for one message, sender and host that arrive together go out as one transaction with
+// several RCPTs (control/rspawnbatch); each request still gets the report its own qmail-remote
+// would have given. It announces 255 deliveries at a time.
 //
 // qmail-start runs it as user qmailr with descriptors 2 to 6 closed; it writes nothing on
-// standard error. Run as root it exits 111 at once; when $QMAILHOME/queue/mess cannot be entered
-// or the qmailq user does not exist it exits 111 too, as the reference does. See
-// docs/qmail-rspawn.md.
+// standard error. Run as root it exits 111 at once; when $QMAILHOME/queue/mess cannot be entered,
+// the qmailq user does not exist or $MXOUT_TRANSCRIPT cannot be opened it exits 111 too, before
+// the hello byte. See docs/qmail-rspawn.md.
 package main
 
 import (
@@ -22,6 +25,7 @@ import (
 
 	"github.com/mxout/mxout/internal/qmailremote"
 	"github.com/mxout/mxout/internal/qmailspawn"
+	"github.com/mxout/mxout/internal/transcript"
 )
 
 // queueUser owns the message files (the reference's conf-users "qmailq", compiled in). A
@@ -66,19 +70,23 @@ func run(ctx context.Context, in io.Reader, out io.Writer, getenv func(string) s
 		}
 		return getenv(k)
 	}
-	srv := &qmailspawn.Server{Deliverer: remote{env}, QueueUID: uid}
+	var script io.Writer
+	if path := getenv("MXOUT_TRANSCRIPT"); path != "" {
+		// Asked for and impossible: refuse to start, so that qmail-send's log says so at once,
+		// rather than deliver without the transcript the operator is waiting for.
+		w, err := transcript.Open(path)
+		if err != nil {
+			return 111
+		}
+		defer w.Close()
+		script = w
+	}
+	control := filepath.Join(home, "control")
+	engines := newEngines(home, env, script, parseConcurrency(readControl(control, "concurrencyremote")))
+	defer engines.Close()
+	srv := &qmailspawn.Server{Deliverer: newBatcher(engines, engines.maxConns), QueueUID: uid}
 	if err := srv.Serve(ctx, in, out); err != nil {
 		return 111
 	}
 	return 0
-}
-
-// remote delivers each request as one qmail-remote run would, inside this process: argv
-// "host sender recipient", the message file on standard input. The pooled, batching engine
-// replaces it.
-type remote struct{ getenv func(string) string }
-
-func (r remote) Deliver(ctx context.Context, req *qmailspawn.Request, done qmailspawn.Done) {
-	args := []string{req.Host, req.Sender, req.Recipient}
-	done(qmailspawn.Outcome{Output: qmailremote.Report(ctx, args, req.Message, r.getenv, nil)})
 }

@@ -3,11 +3,14 @@ package deliver
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/mxout/mxout/internal/outcome"
+	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
 )
 
@@ -41,14 +44,16 @@ type Pool struct {
 	perDest     int
 	maxPerConn  int
 	idleTimeout time.Duration
+	deadFor     time.Duration
 
 	mu       sync.Mutex
 	waiting  []*waiter // jobs waiting for a session or a slot, in arrival order
 	idle     map[string][]*Session
-	open     int            // sessions open or being opened, idle or busy
-	openDest map[string]int // the same per destination
-	failures map[string]int // consecutive failed walks per destination
-	janitor  bool           // the idle-session reaper runs
+	open     int                  // sessions open or being opened, idle or busy
+	openDest map[string]int       // the same per destination
+	failures map[string]int       // consecutive failed walks per destination
+	lastFail map[string]time.Time // when the last of them ended
+	janitor  bool                 // the idle-session reaper runs
 	closed   bool
 	stopped  bool
 
@@ -62,13 +67,18 @@ type PoolOptions struct {
 	PerDest     int // sessions open at once per destination (--per-dest)
 	MaxPerConn  int // transactions per session before a new one (--max-per-conn)
 	IdleTimeout time.Duration
+	// DeadFor is how long a dead destination stays dead: after it, one job walks the plan
+	// again (and a failure makes the destination dead for another DeadFor). 0: for the life
+	// of the pool, which suits a run over a fixed list of jobs but not a long-lived spawner.
+	DeadFor time.Duration
 }
 
 // NewPool returns a pool on e. No goroutine starts before the first session is kept.
 func NewPool(e *Engine, o PoolOptions) *Pool {
 	p := &Pool{
-		e: e, maxConns: o.MaxConns, perDest: o.PerDest, maxPerConn: o.MaxPerConn, idleTimeout: o.IdleTimeout,
+		e: e, maxConns: o.MaxConns, perDest: o.PerDest, maxPerConn: o.MaxPerConn, idleTimeout: o.IdleTimeout, deadFor: o.DeadFor,
 		idle: map[string][]*Session{}, openDest: map[string]int{}, failures: map[string]int{},
+		lastFail: map[string]time.Time{},
 	}
 	if p.maxConns <= 0 {
 		p.maxConns = DefaultMaxConns
@@ -100,8 +110,9 @@ func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 			res.finish()
 			return res
 		}
-		group := p.e.groupKey(dest, job.Sender)
-		s, err := p.acquire(ctx, group, dest)
+		pd := poolDest(plan, dest)
+		group := p.e.groupKey(pd, job.Sender)
+		s, err := p.acquire(ctx, group, pd)
 		if err != nil {
 			res.Message = err.(outcomeError).o
 			res.finish()
@@ -117,10 +128,10 @@ func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 			switch {
 			case handed: // the session is the next job's now
 			case fresh && try < reuseTries:
-				p.discard(s, dest)
+				p.discard(s, pd)
 				continue
 			default:
-				p.release(s, group, dest)
+				p.release(s, group, pd)
 			}
 			res.finish()
 			return res
@@ -132,21 +143,31 @@ func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 			return true
 		})
 		if got == nil {
-			p.walkFailed(dest)
-			p.unreserve(dest)
+			p.walkFailed(pd)
+			p.unreserve(pd)
 			res.finish()
 			return res
 		}
-		p.count(func() { p.Opened++; p.Transactions++; p.failures[dest] = 0 })
+		p.count(func() { p.Opened++; p.Transactions++; p.failures[pd] = 0 })
 		got.key = group
 		handed := false
 		got.Transact(ctx, job, res, p.handOff(group, &handed)) // on a new session every failure is the job's own
 		if !handed {
-			p.release(got, group, dest)
+			p.release(got, group, pd)
 		}
 		res.finish()
 		return res
 	}
+}
+
+// poolDest is the destination as the pool counts it: dest and the port of its hops, so that two
+// smtproutes entries for one relay name on different ports (a relay's 25 and 587, two test
+// servers on 127.0.0.1) never share sessions or limits.
+func poolDest(plan *route.Plan, dest string) string {
+	if len(plan.Hops) == 0 {
+		return dest
+	}
+	return net.JoinHostPort(dest, strconv.Itoa(int(plan.Hops[0].Port)))
 }
 
 // outcomeError carries an Outcome decided by the pool itself.
@@ -189,7 +210,7 @@ func (p *Pool) acquire(ctx context.Context, group, dest string) (*Session, error
 	case p.stopped:
 		p.mu.Unlock()
 		return nil, errStopped()
-	case p.failures[dest] >= DeadAfter:
+	case p.failures[dest] >= DeadAfter && (p.deadFor <= 0 || time.Since(p.lastFail[dest]) < p.deadFor):
 		p.mu.Unlock()
 		return nil, errDead(dest)
 	}
@@ -358,6 +379,7 @@ func (p *Pool) walkFailed(dest string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.failures[dest]++
+	p.lastFail[dest] = time.Now()
 	if p.failures[dest] < DeadAfter {
 		return
 	}

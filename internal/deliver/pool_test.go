@@ -11,6 +11,8 @@ import (
 	"github.com/mxout/mxout/internal/dns"
 	"github.com/mxout/mxout/internal/message"
 	"github.com/mxout/mxout/internal/outcome"
+	"github.com/mxout/mxout/internal/qmailctl"
+	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/sink"
 	"github.com/mxout/mxout/internal/smtptest"
 )
@@ -195,6 +197,54 @@ func TestPoolDeadDestination(t *testing.T) {
 	}
 	if len(d.tried) != DeadAfter {
 		t.Errorf("dialled %d times, want %d", len(d.tried), DeadAfter)
+	}
+}
+
+// TestPoolDeadFor: with DeadFor, a dead destination is tried again (one walk) once DeadFor has
+// passed since its last failed walk, and is dead again at once when that walk fails.
+func TestPoolDeadFor(t *testing.T) {
+	d := &dialer{to: map[string]string{}}
+	p := NewPool(deliverer(oneMX, d), PoolOptions{MaxConns: 1, DeadFor: 300 * time.Millisecond})
+	t.Cleanup(p.Close)
+	for i := 0; i < DeadAfter+1; i++ {
+		status(t, p.Deliver(t.Context(), poolJob(t, "a@example.test")), outcome.Deferred)
+	}
+	if len(d.tried) != DeadAfter {
+		t.Fatalf("dialled %d times, want %d", len(d.tried), DeadAfter)
+	}
+	time.Sleep(350 * time.Millisecond)
+	for i := 0; i < 2; i++ {
+		status(t, p.Deliver(t.Context(), poolJob(t, "a@example.test")), outcome.Deferred)
+	}
+	if len(d.tried) != DeadAfter+1 {
+		t.Errorf("dialled %d times after DeadFor, want %d (one more walk, then dead again)", len(d.tried), DeadAfter+1)
+	}
+}
+
+// portRoutes routes a.test and b.test to one relay name, 127.0.0.1, on two ports.
+type portRoutes map[string]uint16
+
+func (r portRoutes) Lookup(host string) (qmailctl.Route, bool) {
+	p, ok := r[host]
+	return qmailctl.Route{Relay: "127.0.0.1", Addr: netip.MustParseAddr("127.0.0.1"), Port: p}, ok
+}
+
+// TestPoolRelayPorts: two routes to the same relay on different ports never share a session.
+func TestPoolRelayPorts(t *testing.T) {
+	srvA := smtptest.Start(t, greetEHLO+tx("x@a.test", "250 a")+"\n> QUIT")
+	srvB := smtptest.Start(t, greetEHLO+tx("x@b.test", "250 b")+"\n> QUIT")
+	port := func(s *smtptest.Server) uint16 { return netip.MustParseAddrPort(s.Addr()).Port() }
+	e := New(Config{HeloHost: "helo.test", TimeoutConnect: time.Second, TimeoutRemote: 5 * time.Second,
+		Routes: portRoutes{"a.test": port(srvA), "b.test": port(srvB)}, Planner: &route.Planner{}})
+	p := NewPool(e, PoolOptions{})
+	for _, h := range []string{"a.test", "b.test"} {
+		job := poolJob(t, "x@"+h)
+		job.Host = h
+		status(t, p.Deliver(t.Context(), job), outcome.Delivered)
+	}
+	p.Close()
+	if opened, _, reused := p.Stats(); opened != 2 || reused != 0 {
+		t.Errorf("opened %d sessions, reused %d; want 2 and 0", opened, reused)
 	}
 }
 

@@ -34,6 +34,29 @@ func Report(ctx context.Context, args []string, stdin io.Reader, getenv func(str
 	if len(args) < 3 {
 		return report.Message(report.Usage)
 	}
+	cfg, fail := LoadControl(getenv)
+	if fail != nil {
+		return fail
+	}
+	e, err := NewEngine(cfg, getenv, transcript)
+	if err != nil {
+		return report.Message(ReportBadPort)
+	}
+	msg, err := message.Read(stdin, "")
+	if err != nil {
+		return report.Message(report.ReadMessage)
+	}
+	defer msg.Close()
+	job := &deliver.Job{Host: args[0], Sender: args[1], Recipients: args[2:], Message: msg}
+	return report.Qmail(e.Deliver(ctx, job))
+}
+
+// ReportBadPort is the message report for a MXOUT_SMTP_PORT that is not a port number.
+const ReportBadPort = "ZMXOUT_SMTP_PORT is not a port number. (#4.3.0)\n"
+
+// LoadControl reads the control files of $QMAILHOME (DefaultHome when unset) as qmail-remote
+// does. On failure it returns the report qmail-remote prints instead of delivering.
+func LoadControl(getenv func(string) string) (*qmailctl.Config, []byte) {
 	home := getenv("QMAILHOME")
 	if home == "" {
 		home = DefaultHome
@@ -41,21 +64,25 @@ func Report(ctx context.Context, args []string, stdin io.Reader, getenv func(str
 	cfg, err := qmailctl.Load(home)
 	switch {
 	case errors.Is(err, qmailctl.ErrHome):
-		return report.Message(report.NoHome)
+		return nil, report.Message(report.NoHome)
 	case err != nil:
-		return report.Message(report.NoControl)
+		return nil, report.Message(report.NoControl)
 	}
+	return cfg, nil
+}
+
+// NewEngine builds the engine qmail-remote delivers with from the control files in cfg and the
+// environment (MXOUT_DNS, MXOUT_SMTP_PORT through getenv). qmail-rspawn builds its engine here
+// too, so both deliver alike. Nothing is read or looked up yet: the resolver configuration and
+// the interface list are read on first use. transcript, when not nil, receives every session's
+// dialogue. The only error is a bad MXOUT_SMTP_PORT.
+func NewEngine(cfg *qmailctl.Config, getenv func(string) string, transcript io.Writer) (*deliver.Engine, error) {
 	port, err := smtpPort(getenv("MXOUT_SMTP_PORT"))
 	if err != nil {
-		return report.Message("ZMXOUT_SMTP_PORT is not a port number. (#4.3.0)\n")
+		return nil, err
 	}
-	msg, err := message.Read(stdin, "")
-	if err != nil {
-		return report.Message(report.ReadMessage)
-	}
-	defer msg.Close()
 	resolver := &lazyResolver{servers: getenv("MXOUT_DNS")}
-	e := deliver.New(deliver.Config{
+	return deliver.New(deliver.Config{
 		HeloHost:        cfg.HeloHost,
 		TimeoutConnect:  atLeastOneSecond(cfg.TimeoutConnect),
 		TimeoutRemote:   atLeastOneSecond(cfg.TimeoutRemote),
@@ -69,9 +96,7 @@ func Report(ctx context.Context, args []string, stdin io.Reader, getenv func(str
 			IsLocal:  lazyLocal(cfg.MoreIPMe, cfg.NotIPMe),
 		},
 		Transcript: transcript,
-	})
-	job := &deliver.Job{Host: args[0], Sender: args[1], Recipients: args[2:], Message: msg}
-	return report.Qmail(e.Deliver(ctx, job))
+	}), nil
 }
 
 // atLeastOneSecond keeps a timeout of 0 from meaning "no limit" to the deliverer: every read and

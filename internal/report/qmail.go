@@ -73,6 +73,9 @@ func messageReport(ip string, res *deliver.Result) string {
 		}
 		return "K" + ip + " accepted message.\n" + said(m.Reply)
 	}
+	if m.Err == nil && m.Local != "" { // decided without an error, e.g. a pool's dead destination
+		return "ZSorry, the delivery failed here: " + printable(m.Local) + ". (#4.3.0)\n"
+	}
 	if m.Err == nil { // cannot happen: every failure keeps its cause
 		return "ZSorry, the delivery failed here. (#4.3.0)\n"
 	}
@@ -207,4 +210,32 @@ func printable(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// QmailOne renders recipient i of res as qmail-remote run for that recipient alone would have
+// reported the same outcome: its recipient report, then the message report. qmail-rspawn
+// carries several requests in one transaction and gives each request this, so qmail-send's log
+// and bounces read as if every recipient had had a qmail-remote of its own:
+//   - accepted at RCPT: "r", then the message's report (K, or the Z/D of the transaction);
+//   - refused at RCPT (or locally, for a CR, LF or NUL): its "h"/"s" report, then "DGiving up on
+//     <ip>.", which is what qmail-remote says when no recipient is left, whatever became of the
+//     other recipients' message;
+//   - never answered (the session ended before its RCPT): the message report alone.
+//
+// For a result of one recipient, QmailOne(res, 0) is Qmail(res).
+func QmailOne(res *deliver.Result, i int) []byte {
+	r := res.Recipients[i]
+	one := &deliver.Result{Recipients: []outcome.Outcome{r}, Message: res.Message, Destination: res.Destination}
+	refused := r.RcptReply == nil && errors.Is(r.Err, smtp.ErrAddress) ||
+		r.RcptReply != nil && !smtp.RcptAccepted(*r.RcptReply)
+	if refused && len(res.Recipients) > 1 {
+		// Alone, this recipient would have left the transaction without recipients.
+		peer := res.Message.Peer
+		if r.Peer.IsValid() {
+			peer = r.Peer
+		}
+		one.Message = outcome.Outcome{Status: outcome.Failed, Phase: smtp.PhaseRcpt, Peer: peer, Host: r.Host,
+			Err: &smtp.Error{Phase: smtp.PhaseRcpt, Peer: peer, Err: smtp.ErrNoRecipients}}
+	}
+	return Qmail(one)
 }
