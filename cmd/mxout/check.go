@@ -60,7 +60,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return report.ExitUsage
 	}
 	if o.Resolver == nil { // no --dns: $MXOUT_DNS, else resolv.conf, as qmail-remote
-		if o.Resolver, err = dns.FromEnv(); err != nil {
+		if o.Resolver, err = dns.FromList(os.Getenv("MXOUT_DNS")); err != nil {
 			fmt.Fprintln(stderr, "mxout check:", err)
 			return report.ExitConfig
 		}

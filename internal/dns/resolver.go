@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +20,7 @@ const (
 	// ednsSize is the UDP payload size advertised in every query (RFC 6891 §6.2.5; the 1232
 	// of DNS Flag Day 2020, which avoids IP fragmentation on common paths).
 	ednsSize = 1232
-	// resolvConf is read by FromEnv when $MXOUT_DNS is empty.
+	// resolvConf is read by FromList when the list is empty.
 	resolvConf = "/etc/resolv.conf"
 )
 
@@ -38,17 +37,12 @@ type Resolver struct {
 	Attempts int           // passes over Servers; 0 or less means 2
 }
 
-// FromEnv builds a Resolver from $MXOUT_DNS, a comma-separated list of "host:port" where host
-// is an IP address ("[v6]:port" for IPv6; a bare address gets port 53), or, when that variable is
-// empty, from /etc/resolv.conf: its nameserver lines, port, "options timeout:" and
+// FromList builds a Resolver from list, a comma-separated list of "host:port" where host is an
+// IP address ("[v6]:port" for IPv6; a bare address gets port 53), as $MXOUT_DNS holds it, or,
+// when list is empty, from /etc/resolv.conf: its nameserver lines, port, "options timeout:" and
 // "options attempts:". A resolv.conf without nameserver lines means 127.0.0.1, as in
-// resolv.conf(5). It only reads the environment and that file; no query is sent.
-func FromEnv() (*Resolver, error) {
-	return FromList(os.Getenv("MXOUT_DNS"))
-}
-
-// FromList is FromEnv with list as the value of $MXOUT_DNS, for callers that read their
-// environment through a function of their own.
+// resolv.conf(5). It reads only that file, never the process environment: callers pass what
+// their own environment says, so tests can inject it. No query is sent.
 func FromList(list string) (*Resolver, error) {
 	return fromEnv(list, resolvConf)
 }
