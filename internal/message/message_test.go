@@ -112,3 +112,42 @@ func TestChangedFile(t *testing.T) {
 		t.Fatalf("changed file: %v, want ErrChanged", err)
 	}
 }
+
+// TestOpenFile: a small file is read once and kept open for the change check; a missing file,
+// a directory and a changed file are refused.
+func TestOpenFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m")
+	text := "Subject: x\n\n\xe9t\xe9\n.dot\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(m.Open())
+	if err != nil || string(got) != text || !m.EightBit || m.Partial() {
+		t.Fatalf("read %q, %v; eight-bit %v", got, err, m.EightBit)
+	}
+	if err := os.WriteFile(path, []byte(text+"more\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(m.Open()); !errors.Is(err, ErrChanged) {
+		t.Errorf("after a change: %v, want ErrChanged", err)
+	}
+	if err := m.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if _, err := OpenFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := OpenFile(dir); err == nil {
+		t.Error("a directory was taken for a message")
+	}
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, nil, 0o600)
+	if m, err := OpenFile(empty); err != nil || m.WireSize() != 0 {
+		t.Errorf("empty file: %v", err)
+	}
+}

@@ -113,6 +113,7 @@ func (r *Runner) Run(ctx, stop context.Context, in io.Reader) Summary {
 	}()
 	runDone := make(chan struct{})
 	defer close(runDone)
+	go r.flusher(runDone)
 	if st, ok := r.Pool.(interface{ Stop() }); ok {
 		go func() { // jobs that wait for a session have not started: they end as deferred 4.3.2
 			select {
@@ -210,13 +211,12 @@ func (r *Runner) runJob(ctx, stop context.Context, j *Job) *outcome.Message {
 	if stop.Err() != nil {
 		return interrupted(j)
 	}
-	f, err := os.Open(j.File)
-	if err != nil {
+	msg, err := message.OpenFile(j.File)
+	var pe *os.PathError
+	switch {
+	case errors.As(err, &pe) && pe.Op == "open":
 		return all(outcome.Local(outcome.NoFile, smtp.PhaseConnect, "cannot open the message file: "+err.Error(), err))
-	}
-	defer f.Close()
-	msg, err := message.Read(f, "")
-	if err != nil {
+	case err != nil:
 		return all(outcome.Local(outcome.MessageUnreadable, smtp.PhaseConnect, "cannot read the message file: "+err.Error(), err))
 	}
 	defer msg.Close()
@@ -294,6 +294,29 @@ func domainOf(addr string) string {
 	return addr[i+1:]
 }
 
+// FlushEvery is how long a status line may wait in the output buffer. Writing each job's lines at
+// once cost a system call per message; a queue manager that reads statuses as jobs finish sees
+// them at most this much later.
+const FlushEvery = 20 * time.Millisecond
+
+// flusher writes buffered status lines out every FlushEvery until done.
+func (r *Runner) flusher(done <-chan struct{}) {
+	t := time.NewTicker(FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			r.mu.Lock()
+			if r.out.Buffered() > 0 {
+				r.out.Flush()
+			}
+			r.mu.Unlock()
+		}
+	}
+}
+
 // write prints one job's statuses (or JSON object) and counts them.
 func (r *Runner) write(id string, m *outcome.Message) {
 	var b []byte
@@ -304,8 +327,7 @@ func (r *Runner) write(id string, m *outcome.Message) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.out.Write(b)
-	r.out.Flush() // a queue manager reads statuses as jobs finish
+	r.out.Write(b) // flushed within FlushEvery: a queue manager reads statuses as jobs finish
 	r.sum.Jobs++
 	for i := range m.Recipients {
 		r.sum.Recipients++
