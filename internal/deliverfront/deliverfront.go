@@ -140,13 +140,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		Sender: nullSender(from.addr), Recipients: rcpts, Message: msg,
 		Dest: f.Dest, Forced: f.Force != "", RcptLimit: f.RcptLimit,
 	})
+	// The diagnostic goes first: Postfix's pipe(8) reads stdout and stderr through one pipe and
+	// takes the enhanced code only from the start of that output.
+	if diag := report.Diagnostic(m); diag != "" {
+		io.WriteString(stderr, diag)
+	}
 	if f.JSON {
 		stdout.Write(report.JSON("-", m))
 	} else {
 		stdout.Write(report.StatusLines("-", m))
-	}
-	if diag := report.Diagnostic(m); diag != "" {
-		io.WriteString(stderr, diag)
 	}
 	return report.Exit(m)
 }
