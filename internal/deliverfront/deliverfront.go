@@ -106,10 +106,12 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	}
 	setup, err := f.Build(getenv)
 	if err != nil {
-		fmt.Fprintln(stderr, "mxout deliver:", err)
 		if cli.IsUsage(err) {
+			fmt.Fprintln(stderr, "mxout deliver:", err)
 			return report.ExitUsage
 		}
+		// A delivery-time failure like the others: the line starts with its code.
+		fmt.Fprintln(stderr, "4.3.5 mxout deliver: local configuration error:", err)
 		return report.ExitConfig
 	}
 	defer setup.Close()
