@@ -124,11 +124,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	pool := deliver.NewPool(setup.Engine, deliver.PoolOptions{})
+	// One connection per destination: the transactions of one destination (--rcpt-limit) follow
+	// each other on it, as Postfix's smtp(8) reuses one session; destinations run side by side.
+	opts := deliver.PoolOptions{PerDest: 1}
+	pool := deliver.NewPool(setup.Engine, opts)
 	defer pool.Close()
 	var relays []*deliver.Pool
 	d := setup.Deliverer(pool, func(e *deliver.Engine) deliver.Deliverer {
-		fp := deliver.NewPool(e, deliver.PoolOptions{})
+		fp := deliver.NewPool(e, opts)
 		relays = append(relays, fp)
 		return fp
 	})
