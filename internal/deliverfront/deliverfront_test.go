@@ -13,6 +13,7 @@ import (
 	"github.com/mxout/mxout/internal/message"
 	"github.com/mxout/mxout/internal/outcome"
 	"github.com/mxout/mxout/internal/smtp"
+	"github.com/mxout/mxout/internal/smtptest"
 )
 
 // fake accepts every recipient except those starting with "bad" and records its jobs.
@@ -127,4 +128,49 @@ func ExampleDeliver() {
 	// Output:
 	// a@one.test ok 2.0.0
 	// bad@two.test error 5.1.1
+}
+
+// TestMainRcptLimitOneSession: --rcpt-limit 1 makes two transactions for two recipients of one
+// destination, one after the other on one connection (in either order); each recipient gets its
+// own status line from its own transaction.
+func TestMainRcptLimitOneSession(t *testing.T) {
+	srv := smtptest.Start(t, `
+< 220 x ESMTP
+> EHLO helo.test
+< 250 x
+> MAIL FROM:<s@example.org>
+< 250 ok
+>~ RCPT TO:<[ab]@x\.test>
+< 250 ok
+> DATA
+< 354 go
+! data
+< 250 queued
+> MAIL FROM:<s@example.org>
+< 250 ok
+>~ RCPT TO:<[ab]@x\.test>
+< 250 ok
+> DATA
+< 354 go
+! data
+< 250 queued
+! eof-or-quit`)
+	var out, errOut bytes.Buffer
+	args := []string{"-F", "[127.0.0.1]:" + fmt.Sprint(srv.AddrPort().Port()), "-h", "helo.test", "--rcpt-limit", "1",
+		"-f", "<s@example.org>", "--", "a@x.test", "b@x.test"}
+	getenv := func(k string) string {
+		if k == "MXOUT_DNS" {
+			return "127.0.0.1:53" // never asked: the destination is a literal
+		}
+		return ""
+	}
+	code := Main(args, strings.NewReader("Subject: t\n\nhi\n"), &out, &errOut, getenv, "test")
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[0], "-\ta@x.test\tok\t") ||
+		!strings.HasPrefix(lines[1], "-\tb@x.test\tok\t") || errOut.Len() != 0 {
+		t.Errorf("exit %d, stdout:\n%s\nstderr %q", code, out.String(), errOut.String())
+	}
+	if n := len(srv.Data()); n != 2 {
+		t.Errorf("%d messages sent; want 2 transactions", n)
+	}
 }

@@ -127,3 +127,31 @@ func TestDeliverByDomain(t *testing.T) {
 		t.Errorf("without --best-mx-ok: exit %d, %s %s; want 5.4.6 for example.test", code, out, errOut)
 	}
 }
+
+// TestDeliverFallbackRelay: a destination that does not exist, and one where nothing listens,
+// go to --fallback-relay (the receiving peer), which takes the mail; a refusal by a server that
+// answered does not.
+func TestDeliverFallbackRelay(t *testing.T) {
+	relay := []string{"--fallback-relay", "[127.0.0.1]:" + peerSMTPPort, "-f", sender}
+	for _, tc := range []struct {
+		name string
+		args []string
+		exit int
+		want string
+	}{
+		{"no such domain", append([]string{"-d", "nosuch.example.test"}, append(relay, "fallback-nx@example.test")...), 0, "\tok\t2.0.0\t"},
+		{"nothing listens", append([]string{"-F", "[127.0.0.1]:2599"}, append(relay, "fallback-dead@example.test")...), 0, "\tok\t2.0.0\t"},
+		{"refused by the destination", append(append([]string{}, toPeer...), append(relay, "reject-550@example.test")...), 69, "\terror\t5.7.1\t"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := newMessageID(t)
+			out, errOut, code := runDeliver(t, message(id, "<fallback@example.test>", "via the fallback relay\n"), tc.args...)
+			if code != tc.exit || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d and %q", code, out, errOut, tc.exit, tc.want)
+			}
+			if tc.exit == 0 {
+				waitMail(t, id, 1)
+			}
+		})
+	}
+}
