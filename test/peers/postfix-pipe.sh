@@ -16,7 +16,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 D=$(peers_state_dir "${1:?usage: $0 STATE_DIR}")
-PORT=${PIPE_SMTP_PORT:-2526} SMTP_PORT=${SMTP_PORT:-2525}
+PORT=${PIPE_SMTP_PORT:-2526} SMTP_PORT=${SMTP_PORT:-2525} DNS_PORT=${DNS_PORT:-5353}
 P=$D/postfix-pipe C=$D/postfix-pipe/etc
 
 peers_install postfix
@@ -69,6 +69,9 @@ virtual_mailbox_maps = regexp:$C/vmailbox
 virtual_uid_maps = static:$VUID
 virtual_gid_maps = static:$VGID
 virtual_minimum_uid = 1
+# mxout uses the peers' resolver (unbound, dns.sh), not the machine's /etc/resolv.conf
+import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME MXOUT_DNS=127.0.0.1:$DNS_PORT
+export_environment = TZ MAIL_CONFIG LANG MXOUT_DNS
 # one recipient per pipe(8) call: each recipient gets its own exit status (docs/deliver.md)
 mxout_destination_recipient_limit = 1
 # retry deferred mail rarely, so that a test reads one attempt per message in the log
