@@ -174,3 +174,33 @@ func TestMainRcptLimitOneSession(t *testing.T) {
 		t.Errorf("%d messages sent; want 2 transactions", n)
 	}
 }
+
+// TestMainPossibleDuplicate: a connection lost after the final dot is the contract's "outcome
+// unknown" row: deferred with the duplicate risk, exit 75, and the JSON says so.
+func TestMainPossibleDuplicate(t *testing.T) {
+	srv := smtptest.Start(t, `
+< 220 x ESMTP
+> EHLO helo.test
+< 250 x
+> MAIL FROM:<>
+< 250 ok
+> RCPT TO:<a@x.test>
+< 250 ok
+> DATA
+< 354 go
+! data
+! close`)
+	var out, errOut bytes.Buffer
+	args := []string{"-F", srv.AddrPort().String(), "-h", "helo.test", "--json", "-f", "", "a@x.test"}
+	getenv := func(k string) string {
+		if k == "MXOUT_DNS" {
+			return "127.0.0.1:53"
+		}
+		return ""
+	}
+	code := Main(args, strings.NewReader("Subject: t\n\nhi\n"), &out, &errOut, getenv, "test")
+	if code != 75 || !strings.Contains(out.String(), `"duplicate_risk":true`) || !strings.Contains(out.String(), `"status":"deferred"`) ||
+		!strings.HasPrefix(errOut.String(), "4.") {
+		t.Errorf("exit %d\nstdout %s\nstderr %q", code, out.String(), errOut.String())
+	}
+}
