@@ -158,13 +158,7 @@ func TestMainRcptLimitOneSession(t *testing.T) {
 	var out, errOut bytes.Buffer
 	args := []string{"-F", "[127.0.0.1]:" + fmt.Sprint(srv.AddrPort().Port()), "-h", "helo.test", "--rcpt-limit", "1",
 		"-f", "<s@example.org>", "--", "a@x.test", "b@x.test"}
-	getenv := func(k string) string {
-		if k == "MXOUT_DNS" {
-			return "127.0.0.1:53" // never asked: the destination is a literal
-		}
-		return ""
-	}
-	code := Main(args, strings.NewReader("Subject: t\n\nhi\n"), &out, &errOut, getenv, "test")
+	code := Main(args, strings.NewReader("Subject: t\n\nhi\n"), &out, &errOut, literalEnv, "test")
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[0], "-\ta@x.test\tok\t") ||
 		!strings.HasPrefix(lines[1], "-\tb@x.test\tok\t") || errOut.Len() != 0 {
@@ -192,15 +186,18 @@ func TestMainPossibleDuplicate(t *testing.T) {
 ! close`)
 	var out, errOut bytes.Buffer
 	args := []string{"-F", srv.AddrPort().String(), "-h", "helo.test", "--json", "-f", "", "a@x.test"}
-	getenv := func(k string) string {
-		if k == "MXOUT_DNS" {
-			return "127.0.0.1:53"
-		}
-		return ""
-	}
-	code := Main(args, strings.NewReader("Subject: t\n\nhi\n"), &out, &errOut, getenv, "test")
+	code := Main(args, strings.NewReader("Subject: t\n\nhi\n"), &out, &errOut, literalEnv, "test")
 	if code != 75 || !strings.Contains(out.String(), `"duplicate_risk":true`) || !strings.Contains(out.String(), `"status":"deferred"`) ||
 		!strings.HasPrefix(errOut.String(), "4.") {
 		t.Errorf("exit %d\nstdout %s\nstderr %q", code, out.String(), errOut.String())
 	}
+}
+
+// literalEnv names a resolver that is never asked (the tests' destinations are literals), so
+// that the tests do not depend on the machine's /etc/resolv.conf.
+func literalEnv(k string) string {
+	if k == "MXOUT_DNS" {
+		return "127.0.0.1:53"
+	}
+	return ""
 }
