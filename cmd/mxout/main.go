@@ -1,6 +1,7 @@
 // Command mxout is the project's own command: delivery front ends for MTAs and scripts, and
 // tools for operators.
 //
+//	mxout deliver     one message on stdin (Postfix pipe(8), Exim's pipe transport, scripts)
 //	mxout transport   many messages over kept connections (a queue manager's transport agent)
 //	mxout check       what the engine would do for a destination, and why
 //	mxout demo        deliver a sample message to an SMTP server started on loopback, and show it
@@ -14,6 +15,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/mxout/mxout/internal/deliverfront"
 	"github.com/mxout/mxout/internal/demo"
 	"github.com/mxout/mxout/internal/transport"
 )
@@ -26,6 +28,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 const overview = `usage: mxout COMMAND [flags]
 
 commands:
+  deliver     deliver one message (stdin) to the recipients on the command line; sysexits status
   transport   deliver many messages (JSON-lines jobs on stdin) over kept, pipelined connections
   check       what mxout would do for a domain, and why: MX, DNSSEC, DANE, STARTTLS, certificates
   demo        deliver a sample message to an SMTP server started on loopback, and show it
@@ -61,6 +64,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "deliver":
+		return deliverfront.Main(args[1:], stdin, stdout, stderr, os.Getenv, version)
 	case "transport":
 		return transport.Main(args[1:], stdin, stdout, stderr, os.Getenv, version)
 	case "check":

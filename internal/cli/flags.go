@@ -40,6 +40,16 @@ type Flags struct {
 	Verbose      bool   // -v
 	DNS          string // --dns
 	NoClearRetry bool   // --no-clear-retry
+
+	// What Postfix's smtp(8) asks of a delivery agent (docs/deliver.md lists every parameter).
+	FallbackRelay       string // --fallback-relay
+	IgnoreMXLookupError bool   // --ignore-mx-lookup-error
+	SkipQuitResponse    bool   // --skip-quit-response: the default; accepted for Postfix users
+	RcptLimit           int    // --rcpt-limit
+	BestMXOK            bool   // --best-mx-ok
+
+	// Not in this build yet: Build refuses them with a usage error.
+	LMTP, SevenBit, EightBit bool // -M, -7, -8
 }
 
 // Register adds the shared flags to fs.
@@ -60,6 +70,14 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.Verbose, "v", false, "more log output on stderr")
 	fs.StringVar(&f.DNS, "dns", "", "DNS servers `ip:port,...` (default $MXOUT_DNS, else /etc/resolv.conf)")
 	fs.BoolVar(&f.NoClearRetry, "no-clear-retry", false, "after a failed TLS handshake under an opportunistic policy, do not retry in clear")
+	fs.StringVar(&f.FallbackRelay, "fallback-relay", "", "relay `DEST` (host, host:port, [ip], [ip]:port) for mail whose destination is not found or unreachable")
+	fs.BoolVar(&f.IgnoreMXLookupError, "ignore-mx-lookup-error", false, "when the MX query fails temporarily, deliver to the domain's own A/AAAA")
+	fs.BoolVar(&f.SkipQuitResponse, "skip-quit-response", false, "do not wait for the reply to QUIT: always so, the flag is accepted for Postfix's smtp_skip_quit_response")
+	fs.IntVar(&f.RcptLimit, "rcpt-limit", 0, "at most `N` recipients per transaction; a larger envelope is split (0: no limit)")
+	fs.BoolVar(&f.BestMXOK, "best-mx-ok", false, "deliver even when this host is the best MX (no mail-loop check)")
+	fs.BoolVar(&f.LMTP, "M", false, "LMTP instead of SMTP (not in this build yet)")
+	fs.BoolVar(&f.SevenBit, "7", false, "force a 7-bit channel, downgrading 8-bit MIME parts (not in this build yet)")
+	fs.BoolVar(&f.EightBit, "8", false, "send 8-bit content as is (not in this build yet)")
 }
 
 // Timeouts are the per-phase timeouts of -T. Zero values keep the defaults.
@@ -148,7 +166,10 @@ func (e *UsageError) Error() string { return e.Msg }
 // Setup is a configured engine and what must be released after it.
 type Setup struct {
 	Engine *deliver.Engine
-	closer []io.Closer
+	// Fallback is --fallback-relay's engine (every destination routed to the relay), nil
+	// without it; see Deliverer.
+	Fallback *deliver.Engine
+	closer   []io.Closer
 }
 
 // Close releases the transcript file.
@@ -162,6 +183,14 @@ func (s *Setup) Close() {
 // Errors are *UsageError or *ConfigError.
 func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 	s := &Setup{}
+	switch {
+	case f.LMTP:
+		return nil, &UsageError{"-M: LMTP is not in this build yet"}
+	case f.SevenBit, f.EightBit:
+		return nil, &UsageError{"-7/-8: the 7-bit downgrade is not in this build yet"}
+	case f.RcptLimit < 0:
+		return nil, &UsageError{fmt.Sprintf("--rcpt-limit %d: must be 0 (no limit) or more", f.RcptLimit)}
+	}
 	var ctl *qmailctl.Config
 	if f.ControlDir != "" {
 		var err error
@@ -194,6 +223,7 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		ClearAfterTLSFailure: !f.NoClearRetry,
 		Planner: &route.Planner{
 			Resolver: resolver, Port: port, NoMX: f.NoMX, Interleave: !f.PreferIPv6,
+			IgnoreMXLookupError: f.IgnoreMXLookupError,
 		},
 	}
 	var more, not []netip.Prefix
@@ -202,7 +232,9 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		cfg.TLSDestinations, cfg.DomainCerts = ctl.TLSDestinations, ctl.DomainCerts
 		more, not = ctl.MoreIPMe, ctl.NotIPMe
 	}
-	if local, err := route.LocalAddrs(more, not); err == nil {
+	if local, err := route.LocalAddrs(more, not); err == nil && !f.BestMXOK {
+		// --best-mx-ok: no loop check, so a plan whose best MX is this host keeps it and the
+		// mail goes there (to another MTA on this host), as Postfix's best_mx_transport hands it on.
 		cfg.Planner.IsLocal = local
 	}
 	if f.Force != "" {
@@ -221,6 +253,15 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		s.closer = append(s.closer, w)
 	}
 	s.Engine = deliver.New(cfg)
+	if f.FallbackRelay != "" {
+		r, err := parseRoute("--fallback-relay", f.FallbackRelay, port)
+		if err != nil {
+			return nil, err
+		}
+		fb := cfg
+		fb.Routes = r
+		s.Fallback = deliver.New(fb)
+	}
 	return s, nil
 }
 
@@ -264,10 +305,16 @@ func (f forced) Lookup(string) (qmailctl.Route, bool) { return f.r, true }
 
 // forcedRoute parses -F: "host", "host:port", "[ip]", "[ip]:port".
 func forcedRoute(dest string, port uint16) (forced, error) {
-	bad := &UsageError{fmt.Sprintf("-F %s: want host, host:port, [ip] or [ip]:port", dest)}
 	if strings.HasPrefix(dest, "unix:") {
 		return forced{}, &UsageError{fmt.Sprintf("-F %s: LMTP over a UNIX socket needs -M (not in this build yet)", dest)}
 	}
+	return parseRoute("-F", dest, port)
+}
+
+// parseRoute parses a relay given as "host", "host:port", "[ip]" or "[ip]:port" (-F,
+// --fallback-relay); flag names the flag in errors.
+func parseRoute(flag, dest string, port uint16) (forced, error) {
+	bad := &UsageError{fmt.Sprintf("%s %s: want host, host:port, [ip] or [ip]:port", flag, dest)}
 	host, p := dest, ""
 	if strings.HasPrefix(dest, "[") {
 		end := strings.IndexByte(dest, ']')
@@ -301,6 +348,15 @@ func forcedRoute(dest string, port uint16) (forced, error) {
 		r.Addr = a
 	}
 	return forced{r}, nil
+}
+
+// Deliverer wraps d (the engine's pool, or the engine) in the fallback relay when there is
+// one: relay is the same kind of deliverer on s.Fallback, made by the caller.
+func (s *Setup) Deliverer(d deliver.Deliverer, relay func(*deliver.Engine) deliver.Deliverer) deliver.Deliverer {
+	if s.Fallback == nil {
+		return d
+	}
+	return deliver.Fallback{Primary: d, Relay: relay(s.Fallback)}
 }
 
 // IsUsage reports a usage error; IsConfig a configuration error.

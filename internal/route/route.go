@@ -68,6 +68,11 @@ type Planner struct {
 	// broken IPv6 path costs one attempt, not five); false keeps IPv6 first, as qmail-remote
 	// and mxout's -6 do.
 	Interleave bool
+	// IgnoreMXLookupError: when the MX query fails for now (SERVFAIL, timeout; not NXDOMAIN),
+	// plan as if the domain had no MX records and deliver to its own addresses (Postfix's
+	// ignore_mx_lookup_error, mxout's --ignore-mx-lookup-error). Off by default: the MX records
+	// may name other hosts, and waiting for the name server is the safe choice.
+	IgnoreMXLookupError bool
 }
 
 var errNoResolver = errors.New("route: no resolver configured")
@@ -100,6 +105,9 @@ func (p *Planner) domain(ctx context.Context, domain string) (*Plan, error) {
 		return p.implicitMX(ctx, domain, false)
 	}
 	mxs, res, err := p.Resolver.LookupMX(ctx, domain)
+	if err != nil && p.IgnoreMXLookupError && !notFound(err) && ctx.Err() == nil {
+		return p.implicitMX(ctx, domain, false)
+	}
 	if err != nil {
 		return nil, lookupError(domain, err)
 	}

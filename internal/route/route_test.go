@@ -355,3 +355,30 @@ func TestCapAddrs(t *testing.T) {
 		}
 	}
 }
+
+// TestIgnoreMXLookupError: a temporary MX failure falls back to the domain's own addresses only
+// when asked; NXDOMAIN stays a permanent "no such host" either way.
+func TestIgnoreMXLookupError(t *testing.T) {
+	t.Parallel()
+	f := &fakeDNS{
+		mx: map[string]mxAnswer{"example.test": {err: errTemp}, "nx.test": {err: errNX}},
+		ip: map[string]ipAnswer{"example.test": {addrs: ips("192.0.2.1")}},
+	}
+	strict := &Planner{Resolver: f}
+	if _, err := strict.Domain(context.Background(), "example.test"); !isKind(err, KindTemporary) {
+		t.Errorf("without the option: %v; want a temporary failure", err)
+	}
+	lax := &Planner{Resolver: f, IgnoreMXLookupError: true}
+	plan, err := lax.Domain(context.Background(), "example.test")
+	if err != nil || len(plan.Hops) != 1 || plan.Hops[0].Name != "example.test" || plan.Hops[0].MXAuthentic {
+		t.Errorf("with the option: %+v, %v; want the implicit MX example.test, not authenticated", plan, err)
+	}
+	if _, err := lax.Domain(context.Background(), "nx.test"); !isKind(err, KindNoHost) {
+		t.Errorf("NXDOMAIN with the option: %v; want no such host", err)
+	}
+}
+
+func isKind(err error, k ErrorKind) bool {
+	var re *Error
+	return errors.As(err, &re) && re.Kind == k
+}

@@ -76,17 +76,29 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		return report.ExitConfig
 	}
 	defer setup.Close()
+	var cleanups []func()
 	level := slog.LevelWarn
 	if f.Verbose {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	pool := deliver.NewPool(setup.Engine, deliver.PoolOptions{MaxConns: *conns, PerDest: *perDest, MaxPerConn: *maxPerConn})
+	opts := deliver.PoolOptions{MaxConns: *conns, PerDest: *perDest, MaxPerConn: *maxPerConn}
+	pool := deliver.NewPool(setup.Engine, opts)
 	defer pool.Close()
+	d := setup.Deliverer(pool, func(e *deliver.Engine) deliver.Deliverer {
+		fp := deliver.NewPool(e, opts)
+		cleanups = append(cleanups, fp.Close)
+		return fp
+	})
+	defer func() {
+		for _, c := range cleanups {
+			c()
+		}
+	}()
 
 	stop, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	r := &Runner{Pool: pool, Out: stdout, JSON: f.JSON, Dest: f.Dest, Forced: f.Force != "", Log: log}
+	r := &Runner{Pool: d, Out: stdout, JSON: f.JSON, Dest: f.Dest, Forced: f.Force != "", RcptLimit: f.RcptLimit, Log: log}
 	bar := progress(stderr)
 	if bar != nil {
 		r.Progress = func(int) { bar.Add(1) }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +35,8 @@ type Runner struct {
 	Dest string
 	// Forced is -F: the route decides for everything, so a job's recipients stay together.
 	Forced bool
+	// RcptLimit (--rcpt-limit) cuts a larger group into several transactions; 0: no limit.
+	RcptLimit int
 	// MaxJobs bounds the jobs in flight (open message files, goroutines); 0 means
 	// DefaultMaxJobs. Jobs beyond the sessions wait in line; more of them only helps when many
 	// destinations are slow at once, and each costs a goroutine the collector must scan.
@@ -226,12 +227,12 @@ func (r *Runner) runJob(ctx, stop context.Context, j *Job) *outcome.Message {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dj := &deliver.Job{Host: g.host, Sender: j.Sender, Message: msg}
-			for _, i := range g.idx {
+			dj := &deliver.Job{Host: g.Host, Sender: j.Sender, Message: msg}
+			for _, i := range g.Idx {
 				dj.Recipients = append(dj.Recipients, j.Recipients[i])
 			}
 			res := r.Pool.Deliver(ctx, dj)
-			for k, i := range g.idx {
+			for k, i := range g.Idx {
 				m.Recipients[i].Outcome = res.Recipients[k]
 			}
 		}()
@@ -241,57 +242,20 @@ func (r *Runner) runJob(ctx, stop context.Context, j *Job) *outcome.Message {
 	return m
 }
 
-type group struct {
-	host string
-	idx  []int
-}
-
-// groups splits a job's recipients by destination: the job's host, -d, or (without either)
-// each recipient's domain, in the order of first appearance. A recipient without a domain gets
-// its Outcome here.
-func (r *Runner) groups(j *Job, m *outcome.Message) []*group {
+// groups splits a job's recipients into transactions (deliver.GroupRecipients): the job's
+// host, -d, or (without either) each recipient's domain, cut at RcptLimit. A recipient without a
+// domain gets its Outcome here.
+func (r *Runner) groups(j *Job, m *outcome.Message) []deliver.Group {
 	host := j.Host
 	if host == "" {
 		host = r.Dest
 	}
-	if host != "" || r.Forced {
-		g := &group{host: host}
-		for i := range j.Recipients {
-			g.idx = append(g.idx, i)
-		}
-		if g.host == "" {
-			g.host = domainOf(j.Recipients[0])
-		}
-		return []*group{g}
+	groups, noDomain := deliver.GroupRecipients(j.Recipients, host, r.Forced, r.RcptLimit)
+	for _, i := range noDomain {
+		m.Recipients[i].Outcome = outcome.Local(outcome.BadRecipient, smtp.PhaseRcpt,
+			"the recipient has no domain to deliver to", nil)
 	}
-	var out []*group
-	by := map[string]*group{}
-	for i, rcpt := range j.Recipients {
-		d := domainOf(rcpt)
-		if d == "" {
-			m.Recipients[i].Outcome = outcome.Local(outcome.BadRecipient, smtp.PhaseRcpt,
-				"the recipient has no domain to deliver to", nil)
-			continue
-		}
-		key := strings.ToLower(d)
-		g, ok := by[key]
-		if !ok {
-			g = &group{host: d}
-			by[key] = g
-			out = append(out, g)
-		}
-		g.idx = append(g.idx, i)
-	}
-	return out
-}
-
-// domainOf is the part after the last '@', "" when there is none.
-func domainOf(addr string) string {
-	i := strings.LastIndexByte(addr, '@')
-	if i < 0 {
-		return ""
-	}
-	return addr[i+1:]
+	return groups
 }
 
 // FlushEvery is how long a status line may wait in the output buffer. Writing each job's lines at

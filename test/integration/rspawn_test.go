@@ -154,7 +154,7 @@ func TestRspawnPostfix(t *testing.T) {
 			t.Errorf("%s came in clear", m.Path)
 		}
 	}
-	connects := countLog(t, maillog, logStart, "postfix/smtpd[", "]: connect from ")
+	connects := connectionsCarrying(t, maillog, logStart, "<tr."+run+".")
 	if connects < 1 || connects > 8 {
 		t.Errorf("Postfix saw %d connections for %d deliveries, %d in flight", connects, len(reqs), inflight)
 	}
