@@ -143,3 +143,21 @@ func Choose(offered []string, creds Credentials, tlsActive bool, allowPlainInCle
 	}
 	return nil, fmt.Errorf("%w: server offers %q", ErrNoMechanism, offered)
 }
+
+// Name returns the mechanism name m sends after AUTH ("" for a Mechanism not of this
+// package), so that a failure before Start returned can still say which mechanism it was.
+func Name(m Mechanism) string {
+	switch m.(type) {
+	case *plain:
+		return NamePlain
+	case *login:
+		return NameLogin
+	case *cramMD5:
+		return NameCRAMMD5
+	case *scramSHA256:
+		return NameSCRAMSHA256
+	case *xoauth2:
+		return NameXOAUTH2
+	}
+	return ""
+}

@@ -36,6 +36,7 @@ type Client struct {
 	ext     Extensions
 	esmtp   bool   // the last hello was an accepted EHLO
 	utf8    bool   // the current transaction declared SMTPUTF8
+	authed  bool   // Auth succeeded: MAIL FROM carries AUTH= (auth.go)
 	bodyBuf []byte // reused by Body for every transaction on this connection
 	botched error
 	// ctxDeadline is the deadline of the context of the operation under way.
