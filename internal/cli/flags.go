@@ -39,6 +39,7 @@ type Flags struct {
 	Verbose      bool   // -v
 	DNS          string // --dns
 	NoClearRetry bool   // --no-clear-retry
+	AuthFile     string // --auth-file
 }
 
 // Register adds the shared flags to fs.
@@ -59,6 +60,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.Verbose, "v", false, "more log output on stderr")
 	fs.StringVar(&f.DNS, "dns", "", "DNS servers `ip:port,...` (default $MXOUT_DNS, else /etc/resolv.conf)")
 	fs.BoolVar(&f.NoClearRetry, "no-clear-retry", false, "after a failed TLS handshake under an opportunistic policy, do not retry in clear")
+	fs.StringVar(&f.AuthFile, "auth-file", "", "SMTP AUTH credentials from `FILE`: lines \"relay-or-domain user password\" (mode 600; docs/auth.md)")
 }
 
 // Timeouts are the per-phase timeouts of -T. Zero values keep the defaults.
@@ -192,11 +194,14 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		},
 	}
 	var more, not []netip.Prefix
+	var routing *qmailctl.Routing // nil: by MX, no credentials, no source address
 	if ctl != nil {
-		cfg.Routes = ctl.SMTPRoutes
+		routing = ctl.Routing
 		cfg.TLSDestinations, cfg.DomainCerts = ctl.TLSDestinations, ctl.DomainCerts
+		cfg.AuthInClear, cfg.AuthMechanisms = ctl.Auth.InClear, ctl.Auth.Mechanisms
 		more, not = ctl.MoreIPMe, ctl.NotIPMe
 	}
+	cfg.Routes = routing
 	if local, err := route.LocalAddrs(more, not); err == nil {
 		cfg.Planner.IsLocal = local
 	}
@@ -205,7 +210,15 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		if err != nil {
 			return nil, err
 		}
+		r.base = routing
 		cfg.Routes = r
+	}
+	if f.AuthFile != "" {
+		a, err := ReadAuthFile(f.AuthFile)
+		if err != nil {
+			return nil, &ConfigError{fmt.Errorf("--auth-file: %w", err)}
+		}
+		cfg.Routes = withAuth{inner: cfg.Routes, file: a}
 	}
 	if f.Transcript != "" {
 		w, err := transcript.Open(f.Transcript)
@@ -252,10 +265,26 @@ func (f *Flags) heloName(ctl *qmailctl.Config) string {
 	return "localhost"
 }
 
-// forced is the -F route: every destination goes to one host.
-type forced struct{ r qmailctl.Route }
+// forced is the -F route: every destination goes to one host. The control files of -C still
+// give the source address and EHLO name (domainips) and the credentials of an authsenders or
+// smtproutes entry for the same relay.
+type forced struct {
+	r    qmailctl.Route
+	base *qmailctl.Routing
+}
 
-func (f forced) Lookup(string) (qmailctl.Route, bool) { return f.r, true }
+func (f forced) Lookup(sender, host string) (qmailctl.Route, error) {
+	r := f.r
+	b, err := f.base.Lookup(sender, host)
+	if err != nil {
+		return r, err
+	}
+	r.LocalIP, r.HeloHost = b.LocalIP, b.HeloHost
+	if !b.MX() && strings.EqualFold(b.Relay, r.Relay) {
+		r.User, r.Password = b.User, b.Password
+	}
+	return r, nil
+}
 
 // forcedRoute parses -F: "host", "host:port", "[ip]", "[ip]:port".
 func forcedRoute(dest string, port uint16) (forced, error) {
@@ -295,7 +324,7 @@ func forcedRoute(dest string, port uint16) (forced, error) {
 		}
 		r.Addr = a
 	}
-	return forced{r}, nil
+	return forced{r: r}, nil
 }
 
 // IsUsage reports a usage error; IsConfig a configuration error.

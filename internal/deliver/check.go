@@ -17,7 +17,8 @@ import (
 // A-labels.
 // Errors are *route.Error.
 func (e *Engine) Plan(ctx context.Context, host string) (*route.Plan, string, error) {
-	return e.plan(ctx, host, &Result{Destination: host})
+	plan, dest, _, err := e.plan(ctx, host, "", &Result{Destination: host})
+	return plan, dest, err
 }
 
 // HopPolicy settles the TLS policy of one hop of a plan for dest as Deliver does before it

@@ -94,13 +94,20 @@ func NewPool(e *Engine, o PoolOptions) *Pool {
 func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 	for try := 1; ; try++ {
 		res := newResult(job)
-		plan, dest, err := p.e.plan(ctx, job.Host, res)
+		plan, dest, sp, err := p.e.plan(ctx, job.Host, job.Sender, res)
 		if err != nil {
 			res.Message = classify(err)
 			res.finish()
 			return res
 		}
-		group := p.e.groupKey(dest, job.Sender)
+		if sp.QMTP {
+			// QMTP sessions are not kept: a QMTP route gets a connection per job, outside
+			// the pool's limits (docs/qmtp.md).
+			p.e.walkQMTP(ctx, plan, dest, sp, job, res)
+			res.finish()
+			return res
+		}
+		group := p.e.groupKey(dest, job.Sender, sp)
 		s, err := p.acquire(ctx, group, dest)
 		if err != nil {
 			res.Message = err.(outcomeError).o
@@ -122,7 +129,7 @@ func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 		}
 		// A slot is ours: walk the plan to open a session.
 		var got *Session
-		p.e.walkPlan(ctx, plan, dest, job, res, func(ns *Session) bool {
+		p.e.walkPlan(ctx, plan, dest, sp, job, res, func(ns *Session) bool {
 			got = ns
 			return true
 		})
