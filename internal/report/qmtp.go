@@ -100,7 +100,7 @@ func qmtpFailure(ip string, res *deliver.Result, e *qmtp.Error) string {
 		return "ZI wasn't able to establish a TLS connection with: " + mx + " for " + host + ". (#4.4.1)\n"
 	case errors.Is(e.Err, qmtp.ErrProtocol):
 		return "ZRecipient did not talk proper QMTP (#4.3.0)\n"
-	case e.MaybeDelivered():
+	case res.Message.DuplicateRisk: // this recipient's package went out; not for those after it
 		return "ZConnected to " + ip + " but connection died. Possible duplicate! (#4.4.2)\n"
 	}
 	return "ZConnected to " + ip + " but connection died. (#4.4.2)\n"
