@@ -29,7 +29,8 @@ type Config struct {
 	TimeoutRemote  time.Duration
 	Routes         Router // nil: by MX, over SMTP, no AUTH, no source address
 	Planner        *route.Planner
-	// Dial opens a TCP connection; nil means a net.Dialer with TimeoutConnect.
+	// Dial opens a TCP connection; nil means a net.Dialer with TimeoutConnect, bound to the
+	// route's source address (domainips) when there is one. A Dial of its own binds nothing.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Transcript, when set, receives each session's dialogue (opt-in).
 	Transcript io.Writer
