@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
 
@@ -53,12 +54,19 @@ func (c *Client) Auth(ctx context.Context, m sasl.Mechanism) error {
 	if name == "" {
 		name = sasl.Name(m)
 	}
+	var sent echoes
+	defer c.hideInTranscript(&sent)()
 	fail := func(step int, r *Reply, cause error) error {
+		if r != nil {
+			scrubbed := sent.scrub(*r)
+			r = &scrubbed
+		}
 		return &Error{Phase: PhaseAuth, Peer: c.opt.Peer, Reply: r, Err: &AuthError{Mechanism: name, Step: step, Err: cause}}
 	}
 	if err != nil {
 		return fail(0, nil, err)
 	}
+	sent.add(initial)
 	cmd := "AUTH " + name
 	switch {
 	case initial == nil:
@@ -92,8 +100,74 @@ func (c *Client) Auth(ctx context.Context, m sasl.Mechanism) error {
 		if merr != nil {
 			return c.cancelAuth(ctx, fail, step+1, merr)
 		}
+		sent.add(resp)
 		r, err = c.secretRoundTrip(ctx, base64.StdEncoding.EncodeToString(resp), "***")
 	}
+}
+
+// echoes are what the client sent in an AUTH exchange, in the forms a server might quote back
+// in a reply ("501 cannot decode <payload>"): each payload in base64 and its fields (split at
+// the NUL and ^A separators of PLAIN and XOAUTH2) as sent. Replies are scrubbed of them before
+// they are traced or returned, so no report or transcript can quote a password.
+type echoes []string
+
+// minEcho is the shortest text hidden: shorter ones would blank out ordinary words.
+const minEcho = 4
+
+func (e *echoes) add(payload []byte) {
+	if len(payload) == 0 {
+		return
+	}
+	*e = append(*e, base64.StdEncoding.EncodeToString(payload), strings.TrimRight(base64.StdEncoding.EncodeToString(payload), "="))
+	for _, f := range strings.FieldsFunc(string(payload), func(r rune) bool { return r == 0 || r == 1 }) {
+		if len(f) >= minEcho {
+			*e = append(*e, f)
+		}
+	}
+}
+
+// hide replaces every echo in s with "***".
+func (e echoes) hide(s string) string {
+	for _, x := range e {
+		if len(x) >= minEcho {
+			s = strings.ReplaceAll(s, x, "***")
+		}
+	}
+	return s
+}
+
+// scrub returns r with every echo hidden in its lines.
+func (e echoes) scrub(r Reply) Reply {
+	lines := make([]string, len(r.Lines))
+	for i, l := range r.Lines {
+		lines[i] = e.hide(l)
+	}
+	r.Lines = lines
+	return r
+}
+
+// hideInTranscript makes the transcript hide the echoes while the exchange runs; the returned
+// func restores it.
+func (c *Client) hideInTranscript(e *echoes) (restore func()) {
+	w := c.opt.Transcript
+	if w == nil {
+		return func() {}
+	}
+	c.opt.Transcript = hidingWriter{w: w, e: e}
+	return func() { c.opt.Transcript = w }
+}
+
+// hidingWriter hides echoes in each write (trace writes one line per call).
+type hidingWriter struct {
+	w io.Writer
+	e *echoes
+}
+
+func (h hidingWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(h.w, h.e.hide(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // initialMark is how the initial response shows in the transcript.

@@ -47,6 +47,7 @@ func TestAuthExchanges(t *testing.T) {
 		{"challenge not base64: cancelled", sasl.NewCRAMMD5(authCreds), "> AUTH CRAM-MD5\n< 334 !!!\n> *\n< 501 5.7.0 cancelled\n", false, 1, 501, smtp.ErrAuthChallenge},
 		{"challenge the mechanism refuses: cancelled", sasl.NewPlain(authCreds), "> AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\n< 334 \n> *\n< 501 cancelled\n", false, 1, 501, sasl.ErrUnexpectedChallenge},
 		{"password expired", sasl.NewPlain(authCreds), "> AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\n< 432 4.7.12 change it\n", false, 0, 432, smtp.ErrReply},
+		{"a refusal that quotes the payload is scrubbed", sasl.NewPlain(authCreds), "> AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\n< 501 5.5.2 cannot decode AHRpbQB0YW5zdGFhZnRhbnN0YWFm (tanstaaftanstaaf)\n", false, 0, 501, smtp.ErrReply},
 		{"XOAUTH2", sasl.NewXOAUTH2(sasl.Credentials{Username: "tim", Token: secret.New("ya29.tok")}),
 			"> AUTH XOAUTH2 dXNlcj10aW0BYXV0aD1CZWFyZXIgeWEyOS50b2sBAQ==\n< 235 2.7.0 accepted\n" + mail, true, 0, 0, nil},
 		{"XOAUTH2 error challenge", sasl.NewXOAUTH2(sasl.Credentials{Username: "tim", Token: secret.New("ya29.tok")}),
@@ -81,6 +82,9 @@ func TestAuthExchanges(t *testing.T) {
 				}
 				if ae.Step != tt.step || se.Reply == nil || se.Reply.Code != tt.code || !errors.Is(err, tt.cause) || c.Authenticated() {
 					t.Fatalf("Auth = %v: step %d, reply %v; want step %d, code %d, cause %v", err, ae.Step, se.Reply, tt.step, tt.code, tt.cause)
+				}
+				if strings.Contains(se.Error(), authPassword) || strings.Contains(se.Error(), "AHRpbQB0YW5zdGFh") {
+					t.Errorf("the error quotes the payload: %v", se)
 				}
 				if ae.Mechanism != sasl.Name(tt.mech) {
 					t.Errorf("mechanism %q, want %q", ae.Mechanism, sasl.Name(tt.mech))
