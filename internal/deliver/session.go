@@ -173,6 +173,10 @@ func (s *Session) Usable() bool { return !s.c.Botched() }
 // facts stamps an Outcome with the session it was reached in.
 func (s *Session) facts(o *outcome.Outcome) {
 	o.Host, o.Peer, o.TLS, o.Protocol = s.Host, s.Peer, s.TLS, s.Protocol
+	if s.AuthSkipped && o.Local == "" {
+		// For the status lines and JSON; the qmail report has its own line (report.AuthSkipped).
+		o.Local = "unauthenticated: the server offered no usable AUTH mechanism"
+	}
 }
 
 // Transact runs one transaction for job on the session and records every recipient's Outcome

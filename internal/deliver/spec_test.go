@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxout/mxout/internal/outcome"
 	"github.com/mxout/mxout/internal/qmailctl"
+	"github.com/mxout/mxout/internal/qmtp/qmtptest"
 	"github.com/mxout/mxout/internal/secret"
 	"github.com/mxout/mxout/internal/smtptest"
 )
@@ -140,5 +142,23 @@ func TestBindable(t *testing.T) {
 		if got := bindable(a, tt.peer); got != tt.want {
 			t.Errorf("bindable(%s, %s) = %v", tt.local, tt.peer, got)
 		}
+	}
+}
+
+// TestPoolQMTP: a qmtproutes route goes over QMTP from the pool too, one package per recipient,
+// each recipient with its own response.
+func TestPoolQMTP(t *testing.T) {
+	srv := qmtptest.Start(t, qmtptest.Step{Respond: qmtptest.K("ok")}, qmtptest.Step{Respond: qmtptest.D("no (#5.1.1)")})
+	d := &dialer{to: map[string]string{"192.0.2.9:209": srv.Addr()}}
+	e := deliverer(oneMX, d)
+	e.Routes = routerFunc(func(string, string) (qmailctl.Route, error) {
+		return qmailctl.Route{Relay: "192.0.2.9", Addr: netip.MustParseAddr("192.0.2.9"), Port: 209, Protocol: qmailctl.ProtocolQMTP}, nil
+	})
+	p := NewPool(e, PoolOptions{MaxConns: 1})
+	defer p.Close()
+	res := p.Deliver(context.Background(), poolJob(t, "a@example.test", "b@example.test"))
+	status(t, res, outcome.Delivered, outcome.Failed)
+	if !res.QMTP || res.Recipients[1].DSN != "5.1.1" || res.Recipients[0].Protocol != "qmtp" || len(srv.Packages()) != 2 {
+		t.Errorf("%+v, %d packages", res, len(srv.Packages()))
 	}
 }
