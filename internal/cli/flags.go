@@ -50,6 +50,8 @@ type Flags struct {
 
 	// Not in this build yet: Build refuses them with a usage error.
 	LMTP, SevenBit, EightBit bool // -M, -7, -8
+
+	AuthFile string // --auth-file
 }
 
 // Register adds the shared flags to fs.
@@ -78,6 +80,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.LMTP, "M", false, "LMTP instead of SMTP (not in this build yet)")
 	fs.BoolVar(&f.SevenBit, "7", false, "force a 7-bit channel, downgrading 8-bit MIME parts (not in this build yet)")
 	fs.BoolVar(&f.EightBit, "8", false, "send 8-bit content as is (not in this build yet)")
+	fs.StringVar(&f.AuthFile, "auth-file", "", "SMTP AUTH credentials from `FILE`: lines \"relay-or-domain user password\" (mode 600; docs/auth.md)")
 }
 
 // Timeouts are the per-phase timeouts of -T. Zero values keep the defaults.
@@ -227,11 +230,14 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		},
 	}
 	var more, not []netip.Prefix
+	var routing *qmailctl.Routing // nil: by MX, no credentials, no source address
 	if ctl != nil {
-		cfg.Routes = ctl.SMTPRoutes
+		routing = ctl.Routing
 		cfg.TLSDestinations, cfg.DomainCerts = ctl.TLSDestinations, ctl.DomainCerts
+		cfg.AuthInClear, cfg.AuthMechanisms = ctl.Auth.InClear, ctl.Auth.Mechanisms
 		more, not = ctl.MoreIPMe, ctl.NotIPMe
 	}
+	cfg.Routes = routing
 	if local, err := route.LocalAddrs(more, not); err == nil && !f.BestMXOK {
 		// --best-mx-ok: no loop check, so a plan whose best MX is this host keeps it and the
 		// mail goes there (to another MTA on this host), as Postfix's best_mx_transport hands it on.
@@ -242,7 +248,15 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		if err != nil {
 			return nil, err
 		}
+		r.base = routing
 		cfg.Routes = r
+	}
+	if f.AuthFile != "" {
+		a, err := ReadAuthFile(f.AuthFile)
+		if err != nil {
+			return nil, &ConfigError{fmt.Errorf("--auth-file: %w", err)}
+		}
+		cfg.Routes = withAuth{inner: cfg.Routes, file: a}
 	}
 	if f.Transcript != "" {
 		w, err := transcript.Open(f.Transcript)
@@ -298,10 +312,26 @@ func (f *Flags) heloName(ctl *qmailctl.Config) string {
 	return "localhost"
 }
 
-// forced is the -F route: every destination goes to one host.
-type forced struct{ r qmailctl.Route }
+// forced is the -F route: every destination goes to one host. The control files of -C still
+// give the source address and EHLO name (domainips) and the credentials of an authsenders or
+// smtproutes entry for the same relay.
+type forced struct {
+	r    qmailctl.Route
+	base *qmailctl.Routing
+}
 
-func (f forced) Lookup(string) (qmailctl.Route, bool) { return f.r, true }
+func (f forced) Lookup(sender, host string) (qmailctl.Route, error) {
+	r := f.r
+	b, err := f.base.Lookup(sender, host)
+	if err != nil {
+		return r, err
+	}
+	r.LocalIP, r.HeloHost = b.LocalIP, b.HeloHost
+	if !b.MX() && strings.EqualFold(b.Relay, r.Relay) {
+		r.User, r.Password = b.User, b.Password
+	}
+	return r, nil
+}
 
 // forcedRoute parses -F: "host", "host:port", "[ip]", "[ip]:port".
 func forcedRoute(dest string, port uint16) (forced, error) {
@@ -347,7 +377,7 @@ func parseRoute(flag, dest string, port uint16) (forced, error) {
 		}
 		r.Addr = a
 	}
-	return forced{r}, nil
+	return forced{r: r}, nil
 }
 
 // Deliverer wraps d (the engine's pool, or the engine) in the fallback relay when there is

@@ -95,7 +95,7 @@ func liveHeap() uint64 {
 // fixedRoute sends every host to one address.
 type fixedRoute netip.AddrPort
 
-func (f fixedRoute) Lookup(string) (qmailctl.Route, bool) {
+func (f fixedRoute) Lookup(string, string) (qmailctl.Route, error) {
 	ap := netip.AddrPort(f)
-	return qmailctl.Route{Relay: "sink.test", Addr: ap.Addr(), Port: ap.Port()}, true
+	return qmailctl.Route{Relay: "sink.test", Addr: ap.Addr(), Port: ap.Port()}, nil
 }

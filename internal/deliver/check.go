@@ -14,10 +14,12 @@ import (
 
 // Plan routes host as Deliver does (static routes, then MX routing) and returns the plan and
 // the destination the TLS rules are looked up by (host, or the relay of a static route), in
-// A-labels.
+// A-labels. Routes that depend on the sender (authsenders, "!@", domainips) are looked up for
+// the null sender.
 // Errors are *route.Error.
 func (e *Engine) Plan(ctx context.Context, host string) (*route.Plan, string, error) {
-	return e.plan(ctx, host, &Result{Destination: host})
+	plan, dest, _, err := e.plan(ctx, host, "", &Result{Destination: host})
+	return plan, dest, err
 }
 
 // HopPolicy settles the TLS policy of one hop of a plan for dest as Deliver does before it

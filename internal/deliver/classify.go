@@ -6,7 +6,10 @@ import (
 	"net/netip"
 
 	"github.com/mxout/mxout/internal/outcome"
+	"github.com/mxout/mxout/internal/qmailctl"
+	"github.com/mxout/mxout/internal/qmtp"
 	"github.com/mxout/mxout/internal/route"
+	"github.com/mxout/mxout/internal/sasl"
 	"github.com/mxout/mxout/internal/smtp"
 	"github.com/mxout/mxout/internal/tlspolicy"
 )
@@ -30,13 +33,21 @@ func (e *ConnectError) Unwrap() error { return e.Last }
 func classify(err error) outcome.Outcome {
 	var (
 		se *smtp.Error
+		qe *qmtp.Error
 		re *route.Error
 		ce *ConnectError
+		be *BindError
 		pe *tlspolicy.Error
 	)
 	switch {
 	case errors.As(err, &se):
 		return classifySession(se)
+	case errors.As(err, &qe):
+		return classifyQMTP(qe)
+	case errors.Is(err, qmailctl.ErrDomainIP):
+		return outcome.Local(outcome.Config, smtp.PhaseConnect, err.Error(), err)
+	case errors.As(err, &be):
+		return outcome.Local(outcome.Config, smtp.PhaseConnect, be.Error(), err)
 	case errors.As(err, &re):
 		return outcome.Local(routeKind(re.Kind), smtp.PhaseConnect, re.Error(), err)
 	case errors.As(err, &ce):
@@ -64,10 +75,42 @@ func routeKind(k route.ErrorKind) outcome.Kind {
 	return outcome.DNSTemporary
 }
 
+// classifyQMTP maps a failed QMTP session. QMTP phases are told in SMTP's terms: the package
+// going out is PhaseBody, waiting for the responses after its last byte is PhaseDot (so the
+// duplicate risk is the same rule), the QMTPS handshake is PhaseStartTLS.
+func classifyQMTP(e *qmtp.Error) outcome.Outcome {
+	p := smtp.PhaseBody
+	switch e.Phase {
+	case qmtp.PhaseTLS:
+		p = smtp.PhaseStartTLS
+	case qmtp.PhaseResponse:
+		p = smtp.PhaseDot
+	}
+	var o outcome.Outcome
+	switch {
+	case errors.Is(e.Err, ErrQMTPNoTLS):
+		o = outcome.Local(outcome.TLSUnavailable, p, "TLS is required but QMTP without TLS was configured", e)
+	case errors.Is(e.Err, qmtp.ErrTLS):
+		o = outcome.Local(outcome.TLSFailed, p, "QMTPS: "+e.Err.Error(), e)
+	case errors.Is(e.Err, qmtp.ErrMessageRead):
+		o = outcome.Local(outcome.MessageUnreadable, p, "cannot read the message: "+e.Err.Error(), e)
+	case errors.Is(e.Err, qmtp.ErrProtocol):
+		o = outcome.Local(outcome.ProtocolError, p, e.Error(), e)
+	default:
+		o = outcome.Local(outcome.ConnectionLost, p, e.Error(), e)
+	}
+	o.Protocol = "qmtp"
+	return o
+}
+
 // classifySession maps a failed session step.
 func classifySession(e *smtp.Error) outcome.Outcome {
 	local := func(k outcome.Kind, text string) outcome.Outcome {
 		return outcome.Local(k, e.Phase, text, e)
+	}
+	var ae *smtp.AuthError
+	if errors.As(e.Err, &ae) {
+		return classifyAuth(e, ae)
 	}
 	switch {
 	case errors.Is(e.Err, smtp.ErrTooBig):
@@ -98,4 +141,33 @@ func classifySession(e *smtp.Error) outcome.Outcome {
 		return local(outcome.ConnectionLost, "timed out "+e.Phase.String())
 	}
 	return local(outcome.ConnectionLost, "connection lost "+e.Phase.String())
+}
+
+// classifyAuth maps a failed AUTH exchange (docs/auth.md). A refusing reply is the server's
+// word (temporary, as every refusal while the session is set up: the credentials are the
+// operator's to mend), except 432, a password that must be changed, which s/qmail reports as
+// permanent.
+func classifyAuth(e *smtp.Error, ae *smtp.AuthError) outcome.Outcome {
+	local := func(k outcome.Kind, text string) outcome.Outcome {
+		o := outcome.Local(k, smtp.PhaseAuth, text, e)
+		o.Reply = e.Reply
+		return o
+	}
+	switch {
+	case errors.Is(ae.Err, sasl.ErrPlainInClear):
+		return local(outcome.AuthNeedsTLS, "AUTH would send the password without TLS: "+ae.Err.Error())
+	case errors.Is(ae.Err, sasl.ErrServerSignature):
+		return local(outcome.AuthUnverified, "AUTH: the server did not prove it knows the password")
+	case errors.Is(ae.Err, sasl.ErrCredentials):
+		return local(outcome.Config, "AUTH: unusable credentials: "+ae.Err.Error())
+	case errors.Is(ae.Err, smtp.ErrAuthChallenge), errors.Is(ae.Err, sasl.ErrBadChallenge), errors.Is(ae.Err, sasl.ErrUnexpectedChallenge):
+		return local(outcome.AuthChallenge, "AUTH: "+ae.Err.Error())
+	case e.Reply != nil && e.Reply.Code == 432:
+		return local(outcome.AuthExpired, "AUTH: the password must be changed")
+	case e.Reply != nil:
+		return outcome.FromReply(smtp.PhaseAuth, *e.Reply, e)
+	case errors.Is(e.Err, smtp.ErrTimeout):
+		return outcome.Local(outcome.ConnectionLost, smtp.PhaseAuth, "timed out "+smtp.PhaseAuth.String(), e)
+	}
+	return outcome.Local(outcome.ConnectionLost, smtp.PhaseAuth, "connection lost "+smtp.PhaseAuth.String(), e)
 }

@@ -14,9 +14,12 @@ import (
 	"github.com/mxout/mxout/internal/smtp"
 )
 
-// Router finds the static route for a host; *qmailctl.Routes implements it.
+// Router finds the route of a message from sender to host; *qmailctl.Routing implements it
+// (authsenders, qmtproutes, smtproutes, domainips in s/qmail's order). A route with MX() true
+// goes by MX but may still set the source address, the EHLO name and the credentials. An error
+// (qmailctl.ErrDomainIP) means the message must not go now.
 type Router interface {
-	Lookup(host string) (qmailctl.Route, bool)
+	Lookup(sender, host string) (qmailctl.Route, error)
 }
 
 // Config is what every delivery shares. The qmail front end builds it from the control files,
@@ -29,9 +32,10 @@ type Config struct {
 	Timeouts smtp.Timeouts
 	// NoPipelining and EHLOOnlyIfESMTP are mxout's -P and -E (smtp.Options).
 	NoPipelining, EHLOOnlyIfESMTP bool
-	Routes                        Router // nil: no static routes
+	Routes                        Router // nil: by MX, over SMTP, no AUTH, no source address
 	Planner                       *route.Planner
-	// Dial opens a TCP connection; nil means a net.Dialer with TimeoutConnect.
+	// Dial opens a TCP connection; nil means a net.Dialer with TimeoutConnect, bound to the
+	// route's source address (domainips) when there is one. A Dial of its own binds nothing.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Transcript, when set, receives each session's dialogue (opt-in).
 	Transcript io.Writer
@@ -49,6 +53,13 @@ type Config struct {
 	// with broken TLS still gets its mail. Never under a mandatory policy, DANE included.
 	// mxout's own commands set it; qmail-remote keeps s/qmail's rule (only "?" does this).
 	ClearAfterTLSFailure bool
+	// AuthInClear reports whether PLAIN, LOGIN or XOAUTH2 may send their secret without TLS
+	// to a relay (the route's relay as written, or the host for MX); nil: never
+	// (control/authinclear, docs/auth.md).
+	AuthInClear func(relay string) bool
+	// AuthMechanisms limits the SASL mechanisms used (names, any case); empty: all, the
+	// strongest offered first (control/authmechanisms).
+	AuthMechanisms []string
 }
 
 // DefaultWalkLimit is the WalkLimit when none is set. With at most 16 hosts of 5 addresses
@@ -83,16 +94,21 @@ func (e *Engine) Deliver(ctx context.Context, job *Job) *Result {
 // one (returns true). A failure to open moves on (qmail-remote contract, decision 3); when
 // every address failed, or the walk limit passed, the last failure is the message's Outcome.
 func (e *Engine) walk(ctx context.Context, job *Job, res *Result, use func(*Session) bool) {
-	plan, dest, err := e.plan(ctx, job.Host, res)
+	plan, dest, sp, err := e.plan(ctx, job.Host, job.Sender, res)
 	if err != nil {
 		res.Message = classify(err)
 		return
 	}
-	e.walkPlan(ctx, plan, dest, job, res, use)
+	if sp.QMTP {
+		e.walkQMTP(ctx, plan, dest, sp, job, res)
+		return
+	}
+	e.walkPlan(ctx, plan, dest, sp, job, res, use)
 }
 
-// walkPlan is walk once the plan is made for dest (in A-labels).
-func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, job *Job, res *Result, use func(*Session) bool) {
+// walkPlan is walk once the plan is made for dest (in A-labels), with the sessions the
+// route's spec asks for.
+func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, sp spec, job *Job, res *Result, use func(*Session) bool) {
 	stop := time.Now().Add(e.walkLimit())
 	var last error
 	var lastHost string
@@ -111,13 +127,16 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, jo
 			last = err // a hop whose TLS requirements cannot be settled is not tried (fail closed)
 			continue
 		}
+		if sp.Implicit {
+			pol = implicit(pol)
+		}
 		for _, addr := range hop.Addrs {
 			if last != nil && time.Now().After(stop) {
 				break
 			}
 			peer := netip.AddrPortFrom(addr, port)
 			lastPeer = peer
-			s, err := e.Open(ctx, name, peer, pol)
+			s, err := e.openSpec(ctx, name, peer, pol, sp)
 			if err != nil {
 				last = err
 				continue
@@ -139,33 +158,50 @@ func (e *Engine) walkLimit() time.Duration {
 }
 
 // groupKey names the sessions a job may share: those to the same destination, opened under
-// the same TLS rules. Rules may depend on the sender's domain (tlsdestinations "|domain",
-// domaincerts); only then is the sender's domain part of the key.
-func (e *Engine) groupKey(dest, sender string) string {
+// the same TLS rules, from the same source address with the same EHLO name, authenticated as
+// the same user with the same password (or not at all). TLS rules may depend on the sender's
+// domain (tlsdestinations "|domain", domaincerts); only then is the sender's domain part of the
+// key. The spec's part holds the password only as a hash.
+func (e *Engine) groupKey(dest, sender string, sp spec) string {
+	key := dest + "|" + sp.key()
 	if e.TLSDestinations != nil || e.DomainCerts != nil {
-		return dest + "|" + senderDomain(sender)
+		key += "|" + senderDomain(sender)
 	}
-	return dest
+	return key
 }
 
-// plan applies the static routes, then MX routing, to the A-label form of host. It returns the
-// plan and the destination it was made for, in A-labels: the host, or the static route's relay.
-// The destination is converted once, here, and that form is used for every lookup, every
-// tlsdestinations and smtproutes match and SNI (control files convert their keys the same way
-// when read). Result.Destination, the host name of the destination itself and
-// route.Error.Name keep the bytes the user gave, for the reports.
-func (e *Engine) plan(ctx context.Context, host string, res *Result) (*route.Plan, string, error) {
+// plan applies the routes (Config.Routes: authsenders, qmtproutes, smtproutes, domainips),
+// then MX routing, to the A-label form of host for a message from sender. It returns the plan,
+// the destination it was made for, in A-labels (the host, or the route's relay), and the spec
+// of the sessions the route asks for. The destination is converted once, here, and that form is
+// used for every lookup, every tlsdestinations and route match and SNI (control files convert
+// their keys the same way when read). Result.Destination, the host name of the destination
+// itself and route.Error.Name keep the bytes the user gave, for the reports. A route by MX over
+// QMTP (an empty qmtproutes value) dials the MX hosts on the route's port (209).
+func (e *Engine) plan(ctx context.Context, host, sender string, res *Result) (*route.Plan, string, spec, error) {
 	dest := idn.Host(host)
-	if e.Routes != nil {
-		if r, ok := e.Routes.Lookup(dest); ok && !r.MX() {
-			res.Destination = r.Relay
-			relay := idn.Host(r.Relay)
-			plan, err := e.Planner.Relay(ctx, relay, r.Addr, r.Port)
-			return plan, relay, asGiven(err, r.Relay)
-		}
+	if e.Routes == nil {
+		plan, err := e.Planner.Domain(ctx, dest)
+		return plan, dest, spec{Relay: host}, asGiven(err, host)
+	}
+	r, err := e.Routes.Lookup(sender, dest)
+	if err != nil {
+		return nil, dest, spec{}, err
+	}
+	sp := specOf(r, host)
+	if !r.MX() {
+		res.Destination = r.Relay
+		relay := idn.Host(r.Relay)
+		plan, err := e.Planner.Relay(ctx, relay, r.Addr, r.Port)
+		return plan, relay, sp, asGiven(err, r.Relay)
 	}
 	plan, err := e.Planner.Domain(ctx, dest)
-	return plan, dest, asGiven(err, host)
+	if err == nil && sp.QMTP {
+		for i := range plan.Hops {
+			plan.Hops[i].Port = r.Port
+		}
+	}
+	return plan, dest, sp, asGiven(err, host)
 }
 
 // asGiven names the destination in a routing error as the user wrote it, for the report.

@@ -51,7 +51,7 @@ func TestUnreachable(t *testing.T) {
 
 type staticRoute struct{ r qmailctl.Route }
 
-func (s staticRoute) Lookup(string) (qmailctl.Route, bool) { return s.r, true }
+func (s staticRoute) Lookup(string, string) (qmailctl.Route, error) { return s.r, nil }
 
 // TestFallbackRelay: a domain that does not exist goes to the relay, and the relay's result
 // is the job's; a domain whose server refused a recipient does not.

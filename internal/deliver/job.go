@@ -22,6 +22,11 @@ type Result struct {
 	Message    outcome.Outcome
 	// Destination is what TLS rules were looked up by: the job's host, or the route's relay.
 	Destination string
+	// AuthSkipped: the route has credentials, but the server offered no usable mechanism and
+	// the message went unauthenticated (the report says so, as s/qmail does).
+	AuthSkipped bool
+	// QMTP: the job went by QMTP (qmtproutes); each recipient's Outcome holds its response.
+	QMTP bool
 }
 
 // Delivered reports whether the server accepted the message after the final dot.

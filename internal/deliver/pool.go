@@ -104,14 +104,21 @@ func NewPool(e *Engine, o PoolOptions) *Pool {
 func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 	for try := 1; ; try++ {
 		res := newResult(job)
-		plan, dest, err := p.e.plan(ctx, job.Host, res)
+		plan, dest, sp, err := p.e.plan(ctx, job.Host, job.Sender, res)
 		if err != nil {
 			res.Message = classify(err)
 			res.finish()
 			return res
 		}
+		if sp.QMTP {
+			// QMTP sessions are not kept: a QMTP route gets a connection per job, outside
+			// the pool's limits (docs/qmtp.md).
+			p.e.walkQMTP(ctx, plan, dest, sp, job, res)
+			res.finish()
+			return res
+		}
 		pd := poolDest(plan, dest)
-		group := p.e.groupKey(pd, job.Sender)
+		group := p.e.groupKey(pd, job.Sender, sp)
 		s, err := p.acquire(ctx, group, pd)
 		if err != nil {
 			res.Message = err.(outcomeError).o
@@ -138,7 +145,7 @@ func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 		}
 		// A slot is ours: walk the plan to open a session.
 		var got *Session
-		p.e.walkPlan(ctx, plan, dest, job, res, func(ns *Session) bool {
+		p.e.walkPlan(ctx, plan, dest, sp, job, res, func(ns *Session) bool {
 			got = ns
 			return true
 		})

@@ -224,9 +224,12 @@ func TestPoolDeadFor(t *testing.T) {
 // portRoutes routes a.test and b.test to one relay name, 127.0.0.1, on two ports.
 type portRoutes map[string]uint16
 
-func (r portRoutes) Lookup(host string) (qmailctl.Route, bool) {
+func (r portRoutes) Lookup(sender, host string) (qmailctl.Route, error) {
 	p, ok := r[host]
-	return qmailctl.Route{Relay: "127.0.0.1", Addr: netip.MustParseAddr("127.0.0.1"), Port: p}, ok
+	if !ok {
+		return (*qmailctl.Routing)(nil).Lookup(sender, host) // no route: by MX
+	}
+	return qmailctl.Route{Relay: "127.0.0.1", Addr: netip.MustParseAddr("127.0.0.1"), Port: p}, nil
 }
 
 // TestPoolRelayPorts: two routes to the same relay on different ports never share a session.

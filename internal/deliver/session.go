@@ -21,9 +21,12 @@ type Session struct {
 	Peer     netip.AddrPort
 	TLS      *tlspolicy.Facts // nil in clear
 	Protocol string           // "esmtp" after EHLO, "smtp" after HELO
-	key      string           // the pool group it belongs to
-	dest     string           // the destination it was opened for (the pool's limits)
-	policy   *tlspolicy.Policy
+	// AuthSkipped: the route has credentials but the server offered no mechanism that could
+	// use them, and the session went on unauthenticated (s/qmail's behaviour).
+	AuthSkipped bool
+	key         string // the pool group it belongs to
+	dest        string // the destination it was opened for (the pool's limits)
+	policy      *tlspolicy.Policy
 
 	pending      *pendingDot // a transaction whose final dot's reply the next one reads
 	transactions int         // transactions begun on this session
@@ -46,22 +49,31 @@ var errRetryPlain = errors.New("deliver: tls failed, plaintext allowed")
 // Config.ClearAfterTLSFailure under an opportunistic policy) the same address is tried once
 // more in clear.
 func (e *Engine) Open(ctx context.Context, host string, peer netip.AddrPort, pol *tlspolicy.Policy) (*Session, error) {
-	s, err := e.open(ctx, host, peer, pol)
+	return e.openSpec(ctx, host, peer, pol, spec{Relay: host})
+}
+
+// openSpec is Open for a route's spec: source address, EHLO name, credentials.
+func (e *Engine) openSpec(ctx context.Context, host string, peer netip.AddrPort, pol *tlspolicy.Policy, sp spec) (*Session, error) {
+	s, err := e.open(ctx, host, peer, pol, sp)
 	if errors.Is(err, errRetryPlain) {
-		return e.open(ctx, host, peer, &tlspolicy.Policy{Mode: tlspolicy.Never})
+		return e.open(ctx, host, peer, &tlspolicy.Policy{Mode: tlspolicy.Never}, sp)
 	}
 	return s, err
 }
 
-func (e *Engine) open(ctx context.Context, host string, peer netip.AddrPort, pol *tlspolicy.Policy) (*Session, error) {
-	conn, err := e.dial(ctx, peer)
-	if err != nil {
+func (e *Engine) open(ctx context.Context, host string, peer netip.AddrPort, pol *tlspolicy.Policy, sp spec) (*Session, error) {
+	conn, err := e.dialFrom(ctx, peer, sp.Local)
+	var be *BindError
+	switch {
+	case errors.As(err, &be):
+		return nil, be
+	case err != nil:
 		return nil, &ConnectError{Peer: peer, Last: err}
 	}
 	c := smtp.NewClient(conn, smtp.Options{Peer: peer, Timeout: e.TimeoutRemote, Timeouts: e.Timeouts,
 		Transcript: e.Transcript, NoPipelining: e.NoPipelining, EHLOOnlyIfESMTP: e.EHLOOnlyIfESMTP})
 	s := &Session{c: c, Host: host, Peer: peer, policy: pol}
-	if err := e.setUp(ctx, s, pol); err != nil {
+	if err := e.setUp(ctx, s, pol, sp); err != nil {
 		c.Quit(ctx)
 		c.Close()
 		return nil, err
@@ -73,8 +85,21 @@ func (e *Engine) open(ctx context.Context, host string, peer netip.AddrPort, pol
 	return s, nil
 }
 
-// setUp runs the steps of Open on a connected client.
-func (e *Engine) setUp(ctx context.Context, s *Session, pol *tlspolicy.Policy) error {
+// setUp runs the steps of Open on a connected client: TLS as the policy requires, EHLO with
+// the spec's name, then AUTH when the spec has credentials (after STARTTLS, on the EHLO that
+// followed it).
+func (e *Engine) setUp(ctx context.Context, s *Session, pol *tlspolicy.Policy, sp spec) error {
+	if err := e.setUpTLS(ctx, s, pol, e.helo(sp)); err != nil {
+		return err
+	}
+	if sp.User == "" {
+		return nil
+	}
+	return e.authenticate(ctx, s, sp)
+}
+
+// setUpTLS is setUp up to the last EHLO.
+func (e *Engine) setUpTLS(ctx context.Context, s *Session, pol *tlspolicy.Policy, helo string) error {
 	c := s.c
 	if pol.Implicit {
 		cfg, f := pol.Config()
@@ -86,7 +111,7 @@ func (e *Engine) setUp(ctx context.Context, s *Session, pol *tlspolicy.Policy) e
 	if _, err := c.Greeting(ctx); err != nil {
 		return err
 	}
-	if err := c.Hello(ctx, e.HeloHost); err != nil {
+	if err := c.Hello(ctx, helo); err != nil {
 		return err
 	}
 	if pol.Implicit || pol.Mode == tlspolicy.Never {
@@ -108,17 +133,30 @@ func (e *Engine) setUp(ctx context.Context, s *Session, pol *tlspolicy.Policy) e
 	default:
 		return e.tlsFailed(err, pol)
 	}
-	if err := c.Hello(ctx, e.HeloHost); err != nil {
+	if err := c.Hello(ctx, helo); err != nil {
 		return err
 	}
 	s.TLS = f
 	return nil
 }
 
+// implicit is pol with TLS from the first byte, as a route's "s" port (or 465, 6209) asks,
+// whatever tlsdestinations said: a "!" rule cannot make a TLS port speak clear text, so a
+// Never policy becomes opportunistic (unverified) TLS. No clear-text retry follows a failed
+// handshake on such a port (tlsFailed).
+func implicit(pol *tlspolicy.Policy) *tlspolicy.Policy {
+	p := *pol
+	p.Implicit = true
+	if p.Mode == tlspolicy.Never {
+		p.Mode = tlspolicy.Opportunistic
+	}
+	return &p
+}
+
 // tlsFailed decides whether a failed handshake may be retried in clear: only under a policy
 // that is merely opportunistic, and only when its rule ("?") or the front end allows it.
 func (e *Engine) tlsFailed(err error, pol *tlspolicy.Policy) error {
-	if errors.Is(err, smtp.ErrTLS) && pol.Mode == tlspolicy.Opportunistic && (pol.Fallback || e.ClearAfterTLSFailure) {
+	if errors.Is(err, smtp.ErrTLS) && pol.Mode == tlspolicy.Opportunistic && !pol.Implicit && (pol.Fallback || e.ClearAfterTLSFailure) {
 		return errRetryPlain
 	}
 	return err
@@ -138,6 +176,10 @@ func (s *Session) Usable() bool { return !s.c.Botched() }
 // facts stamps an Outcome with the session it was reached in.
 func (s *Session) facts(o *outcome.Outcome) {
 	o.Host, o.Peer, o.TLS, o.Protocol = s.Host, s.Peer, s.TLS, s.Protocol
+	if s.AuthSkipped && o.Local == "" {
+		// For the status lines and JSON; the qmail report has its own line (report.AuthSkipped).
+		o.Local = "unauthenticated: the server offered no usable AUTH mechanism"
+	}
 }
 
 // Transact runs one transaction for job on the session and records every recipient's Outcome
@@ -152,6 +194,7 @@ func (s *Session) facts(o *outcome.Outcome) {
 // sends the dot and reads the reply itself; the session is then the caller's again.
 func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func(*Session) bool) (fresh bool) {
 	s.transactions++
+	res.AuthSkipped = s.AuthSkipped
 	if s.dirty {
 		s.settle(ctx)
 		if err := s.c.Reset(ctx); err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mxout/mxout/internal/qmtp"
 	"github.com/mxout/mxout/internal/smtp"
 	"github.com/mxout/mxout/internal/tlspolicy"
 )
@@ -56,6 +57,8 @@ type Outcome struct {
 	// RcptReply is the server's reply to this recipient's RCPT TO, when one came. A recipient
 	// that was accepted at RCPT and then failed with the message has both.
 	RcptReply *smtp.Reply
+	// QMTP is the QMTP server's response for this recipient (qmtproutes); nil for SMTP.
+	QMTP *qmtp.Response
 	// Local describes a failure decided here, without a reply: "no route to example.test",
 	// "connection lost". Empty when Reply says it all.
 	Local string
@@ -104,6 +107,8 @@ func (o *Outcome) Describe() string {
 		b.WriteString(": ")
 	}
 	switch {
+	case o.QMTP != nil:
+		b.WriteString("QMTP: " + OneLine(o.QMTP.String()))
 	case o.Reply != nil:
 		b.WriteString(commandOf(o.Phase))
 		b.WriteString(": ")

@@ -42,6 +42,10 @@ const (
 	RouteFailed                       // MTA-STS or another policy allowed no hop
 	NoneAccepted                      // every recipient was refused at RCPT TO (each has its own Outcome)
 	LocalError                        // anything else that went wrong here
+	AuthNeedsTLS                      // AUTH would send the password in clear and the route does not allow it
+	AuthUnverified                    // SCRAM: the server did not prove it knows the password
+	AuthExpired                       // AUTH answered 432: the password must be changed (RFC 4954 §6)
+	AuthChallenge                     // AUTH: a challenge that is not base64 or that the mechanism refuses
 )
 
 var kinds = map[Kind]struct {
@@ -73,6 +77,10 @@ var kinds = map[Kind]struct {
 	RouteFailed:       {Deferred, "4.4.4"},
 	NoneAccepted:      {Failed, "5.0.0"},
 	LocalError:        {Deferred, "4.3.0"},
+	AuthNeedsTLS:      {Deferred, "4.7.11"}, // encryption required for the requested mechanism (RFC 4954 §6)
+	AuthUnverified:    {Deferred, "4.7.0"},
+	AuthExpired:       {Failed, "5.7.12"}, // permanent, as s/qmail's "D...password expired": a human must act
+	AuthChallenge:     {Deferred, "4.5.0"},
 }
 
 // Local is the Outcome of a failure of kind k decided without a reply. text says what happened
@@ -116,7 +124,8 @@ func FromReply(p smtp.Phase, r smtp.Reply, err error) Outcome {
 
 // sessionSetup reports the phases before a transaction starts, where no refusal is permanent.
 func sessionSetup(p smtp.Phase) bool {
-	return p == smtp.PhaseConnect || p == smtp.PhaseGreeting || p == smtp.PhaseHello || p == smtp.PhaseStartTLS
+	return p == smtp.PhaseConnect || p == smtp.PhaseGreeting || p == smtp.PhaseHello || p == smtp.PhaseStartTLS ||
+		p == smtp.PhaseAuth // a refused AUTH: the operator's credentials, not the message (s/qmail: Z)
 }
 
 // DuplicateRisk is the rule for a possible duplicate: the final dot was handed to the network

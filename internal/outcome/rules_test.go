@@ -39,7 +39,7 @@ func TestFromReply(t *testing.T) {
 		{"421 anywhere", smtp.PhaseMail, reply(421, "421 bye"), Deferred, "4.3.2", false},
 		{"354 to MAIL is not acceptance", smtp.PhaseMail, reply(354, "354 odd"), Deferred, "4.5.0", false},
 		{"250 to DATA cannot count", smtp.PhaseData, reply(250, "250 odd"), Deferred, "4.5.0", false},
-		{"535 to AUTH", smtp.PhaseAuth, reply(535, "535 bad"), Failed, "5.7.8", false},
+		{"535 to AUTH: temporary, as s/qmail's Z (the credentials are the operator's to mend)", smtp.PhaseAuth, reply(535, "535 bad"), Deferred, "4.7.8", false},
 		{"greeting 554 is not permanent", smtp.PhaseGreeting, reply(554, "554 go away"), Deferred, "4.0.0", false},
 		{"EHLO and HELO 550 5.7.1", smtp.PhaseHello, reply(550, "550 5.7.1 no"), Deferred, "4.7.1", false},
 		{"503 bad sequence", smtp.PhaseRcpt, reply(503, "503 need MAIL"), Failed, "5.5.1", false},

@@ -35,6 +35,7 @@ type Config struct {
 	NotIPMe         []netip.Prefix   // control/notipme: addresses that do NOT count as this machine
 	TLSDestinations *TLSDestinations // control/tlsdestinations (s/qmail 4.3); never nil (empty = defaults)
 	DomainCerts     *DomainCerts     // control/domaincerts (s/qmail); never nil
+	Auth            *AuthPolicy      // control/authinclear and control/authmechanisms (mxout); never nil
 }
 
 // Load reads home+"/control/...". It returns an error wrapping ErrHome when
@@ -132,8 +133,19 @@ func (c *Config) loadTables(dir string) error {
 	if lines, err = readLines(dir, "domaincerts"); err != nil {
 		return err
 	}
-	c.DomainCerts, err = parseDomainCerts(lines)
-	return err
+	if c.DomainCerts, err = parseDomainCerts(lines); err != nil {
+		return err
+	}
+	inClear, err := readLines(dir, "authinclear")
+	if err != nil {
+		return err
+	}
+	mechs, err := readLines(dir, "authmechanisms")
+	if err != nil {
+		return err
+	}
+	c.Auth = parseAuthPolicy(inClear, mechs)
+	return nil
 }
 
 // loadRouting reads the four routing files; each may be absent.

@@ -2,7 +2,8 @@
 // typed values, as qmail-remote uses them: me, helohost, timeoutconnect,
 // timeoutremote, smtproutes (netqmail and s/qmail grammar), moreipme,
 // notipme, and the s/qmail 4.3 files qmtproutes, authsenders, domainips,
-// tlsdestinations and domaincerts. Routing.Lookup answers "where and how
+// tlsdestinations and domaincerts, and mxout's authinclear and
+// authmechanisms (AuthPolicy). Routing.Lookup answers "where and how
 // does mail from this sender to this host go" from the four routing files.
 //
 // It owns the file grammars and the lookup rules of those tables (domain

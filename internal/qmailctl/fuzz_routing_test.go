@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/mxout/mxout/internal/secret"
 )
 
 // checkRoute fails t when rt breaks an invariant every parsed route keeps.
 func checkRoute(t *testing.T, rt Route) {
 	t.Helper()
-	if (rt.User == "") != (rt.Password == "") {
+	if (rt.User == "") != rt.Password.IsZero() {
 		t.Fatalf("user without password or the reverse: %+v", rt)
 	}
 	if rt.MX() && (rt.Relay != "" || rt.Addr.IsValid() || rt.User != "") {
@@ -30,8 +32,8 @@ func checkRoute(t *testing.T, rt Route) {
 	}
 	// Printing does not depend on the password (beyond whether there is one).
 	other := rt
-	if other.Password != "" {
-		other.Password += "x"
+	if !other.Password.IsZero() {
+		other.Password = secret.New(other.Password.Reveal() + "x")
 	}
 	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
 		if a, b := fmt.Sprintf(f, rt), fmt.Sprintf(f, other); a != b {

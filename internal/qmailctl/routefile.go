@@ -3,6 +3,8 @@ package qmailctl
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/mxout/mxout/internal/secret"
 )
 
 // routeFile describes one of the three route files: how its lines read and
@@ -77,7 +79,7 @@ func (f routeFile) parseValue(value string) (Route, string) {
 	if user != "" && !f.auth {
 		return Route{}, "QMTP has no authentication: no user or password in qmtproutes"
 	}
-	rt.User, rt.Password = user, Secret(pass)
+	rt.User, rt.Password = user, secret.New(pass)
 	if local != "" {
 		if rt.LocalIP, reason = parseLocalIP(local); reason != "" {
 			return Route{}, reason

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/mxout/mxout/internal/secret"
 )
 
 // parseOne parses a one-line route file of kind f and returns the entry
@@ -35,7 +37,7 @@ func TestRouteFileGrammar(t *testing.T) {
 		// qmail-remote(8) of s/qmail 4.3, smtproutes examples.
 		{"manual port", smtp, "inside.af.mil:firewall.af.mil;26", "inside.af.mil", Route{Relay: "firewall.af.mil", Port: 26}},
 		{"manual implicit tls and auth", smtp, ":submission.myrelay.com;s587|myuserid|mypasswd", "",
-			Route{Relay: "submission.myrelay.com", Port: 587, ImplicitTLS: true, User: "myuserid", Password: "mypasswd"}},
+			Route{Relay: "submission.myrelay.com", Port: 587, ImplicitTLS: true, User: "myuserid", Password: secret.New("mypasswd")}},
 		{"manual localip v4", smtp, ":bouncehost.org||10.1.1.0", "", Route{Relay: "bouncehost.org", Port: 25, LocalIP: a("10.1.1.0")}},
 		{"manual localip v6", smtp, ":partnermx.net;42||2001::fefe", "", Route{Relay: "partnermx.net", Port: 42, LocalIP: a("2001::fefe")}},
 		{"manual bounce route", smtp, "!@:bouncehost.af.mil;27", "!@", Route{Relay: "bouncehost.af.mil", Port: 27}},
@@ -46,17 +48,17 @@ func TestRouteFileGrammar(t *testing.T) {
 		{"s with port", smtp, "x:relay.test;s25", "x", Route{Relay: "relay.test", Port: 25, ImplicitTLS: true}},
 		{"465 is implicit tls", smtp, "x:relay.test;465", "x", Route{Relay: "relay.test", Port: 465, ImplicitTLS: true}},
 		{"6209 means nothing for smtp", smtp, "x:relay.test;6209", "x", Route{Relay: "relay.test", Port: 6209}},
-		{"colon port in s/qmail line", smtp, "x:relay.test:2525|u|p", "x", Route{Relay: "relay.test", Port: 2525, User: "u", Password: "p"}},
-		{"colon s port", smtp, "x:relay.test:s|u|p", "x", Route{Relay: "relay.test", Port: 465, ImplicitTLS: true, User: "u", Password: "p"}},
+		{"colon port in s/qmail line", smtp, "x:relay.test:2525|u|p", "x", Route{Relay: "relay.test", Port: 2525, User: "u", Password: secret.New("p")}},
+		{"colon s port", smtp, "x:relay.test:s|u|p", "x", Route{Relay: "relay.test", Port: 465, ImplicitTLS: true, User: "u", Password: secret.New("p")}},
 		// netqmail lines keep their meaning; 465 is implicit TLS there too.
 		{"netqmail 465", smtp, "x:relay.test:465", "x", Route{Relay: "relay.test", Port: 465, ImplicitTLS: true}},
 		{"netqmail s port is junk", smtp, "x:relay.test:s465", "x", Route{Relay: "relay.test", Port: 0}},
 		{"netqmail lenient port", smtp, "x:relay.test:2525abc", "x", Route{Relay: "relay.test", Port: 2525}},
 		// Fields.
-		{"four fields", smtp, "x:relay.test|u|p|192.0.2.7", "x", Route{Relay: "relay.test", Port: 25, User: "u", Password: "p", LocalIP: a("192.0.2.7")}},
+		{"four fields", smtp, "x:relay.test|u|p|192.0.2.7", "x", Route{Relay: "relay.test", Port: 25, User: "u", Password: secret.New("p"), LocalIP: a("192.0.2.7")}},
 		{"localip in fourth field", smtp, "x:relay.test|||192.0.2.7", "x", Route{Relay: "relay.test", Port: 25, LocalIP: a("192.0.2.7")}},
 		{"two empty fields", smtp, "x:relay.test||", "x", Route{Relay: "relay.test", Port: 25}},
-		{"password keeps colon and semicolon", smtp, "x:relay.test;26|u:1|p;w:d", "x", Route{Relay: "relay.test", Port: 26, User: "u:1", Password: "p;w:d"}},
+		{"password keeps colon and semicolon", smtp, "x:relay.test;26|u:1|p;w:d", "x", Route{Relay: "relay.test", Port: 26, User: "u:1", Password: secret.New("p;w:d")}},
 		{"link-local with interface", smtp, "x:relay.test||fe80::1%eth0", "x", Route{Relay: "relay.test", Port: 25, LocalIP: a("fe80::1%eth0")}},
 		{"mx with localip", smtp, "x:||192.0.2.7", "x", Route{Port: 25, LocalIP: a("192.0.2.7"), mx: true}},
 		{"all bars empty is mx", smtp, "x:|||", "x", Route{Port: 25, mx: true}},
@@ -64,10 +66,10 @@ func TestRouteFileGrammar(t *testing.T) {
 		{"bare v4 literal", smtp, "x:192.0.2.1;26", "x", Route{Relay: "192.0.2.1", Addr: a("192.0.2.1"), Port: 26}},
 		{"bracketed v6 semicolon", smtp, "x:[::1];587", "x", Route{Relay: "::1", Addr: a("::1"), Port: 587}},
 		{"ipv6 tag colon port", smtp, "x:[IPv6:2001:db8::1]:587|u|p", "x",
-			Route{Relay: "2001:db8::1", Addr: a("2001:db8::1"), Port: 587, User: "u", Password: "p"}},
+			Route{Relay: "2001:db8::1", Addr: a("2001:db8::1"), Port: 587, User: "u", Password: secret.New("p")}},
 		{"bare v6 before semicolon", smtp, "x:2001:db8::1;587", "x", Route{Relay: "2001:db8::1", Addr: a("2001:db8::1"), Port: 587}},
 		{"bare v6 default port", smtp, "x:2001:db8::1;", "x", Route{Relay: "2001:db8::1", Addr: a("2001:db8::1"), Port: 25}},
-		{"bracketed v6 no port", smtp, "x:[2001:db8::2]|u|p", "x", Route{Relay: "2001:db8::2", Addr: a("2001:db8::2"), Port: 25, User: "u", Password: "p"}},
+		{"bracketed v6 no port", smtp, "x:[2001:db8::2]|u|p", "x", Route{Relay: "2001:db8::2", Addr: a("2001:db8::2"), Port: 25, User: "u", Password: secret.New("p")}},
 		{"ipv6 host key", smtp, "[IPv6:2001:db8::1]:relay.test;26", "[ipv6:2001:db8::1]", Route{Relay: "relay.test", Port: 26}},
 		{"name case kept", smtp, "x:Relay.Test;26", "x", Route{Relay: "Relay.Test", Port: 26}},
 		// qmtproutes.
@@ -82,12 +84,12 @@ func TestRouteFileGrammar(t *testing.T) {
 		{"qmtp localip", qmtp, "x:relay.test||192.0.2.7", "x", Route{Relay: "relay.test", Port: 209, Protocol: ProtocolQMTP, LocalIP: a("192.0.2.7")}},
 		// authsenders, manual examples.
 		{"auth domain", auth, "@example.com:relay.example.com|user|passwd", "@example.com",
-			Route{Relay: "relay.example.com", Port: 25, User: "user", Password: "passwd"}},
+			Route{Relay: "relay.example.com", Port: 25, User: "user", Password: secret.New("passwd")}},
 		{"auth address with port", auth, "info@example.com:relay.example.com;26|infouser|infopasswd", "info@example.com",
-			Route{Relay: "relay.example.com", Port: 26, User: "infouser", Password: "infopasswd"}},
-		{"auth catch-all", auth, ":mailrelay.example.com|e=mc2|testpass", "", Route{Relay: "mailrelay.example.com", Port: 25, User: "e=mc2", Password: "testpass"}},
+			Route{Relay: "relay.example.com", Port: 26, User: "infouser", Password: secret.New("infopasswd")}},
+		{"auth catch-all", auth, ":mailrelay.example.com|e=mc2|testpass", "", Route{Relay: "mailrelay.example.com", Port: 25, User: "e=mc2", Password: secret.New("testpass")}},
 		{"auth without credentials", auth, "@x.test:relay.test;s587", "@x.test", Route{Relay: "relay.test", Port: 587, ImplicitTLS: true}},
-		{"auth old colon port", auth, "@x.test:relay.test:587|u|p", "@x.test", Route{Relay: "relay.test", Port: 587, User: "u", Password: "p"}},
+		{"auth old colon port", auth, "@x.test:relay.test:587|u|p", "@x.test", Route{Relay: "relay.test", Port: 587, User: "u", Password: secret.New("p")}},
 		{"auth empty is opt-out", auth, "@x.test:", "@x.test", Route{Port: 25, mx: true}},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,8 @@ package qmailctl
 import (
 	"net/netip"
 	"strings"
+
+	"github.com/mxout/mxout/internal/secret"
 )
 
 // Ports a route gets when it names none, or names only "s".
@@ -38,7 +40,7 @@ type Route struct {
 	ImplicitTLS bool
 	// User and Password are the SMTP AUTH credentials; both or neither.
 	User     string
-	Password Secret
+	Password secret.Secret
 	// LocalIP is the source address to bind: the route's own "|localip",
 	// else the sender domain's domainips address. An IPv6 link-local
 	// address carries its interface as zone ("fe80::1%eth0"). Invalid =

@@ -6,6 +6,8 @@ import (
 
 	"github.com/mxout/mxout/internal/deliver"
 	"github.com/mxout/mxout/internal/outcome"
+	"github.com/mxout/mxout/internal/qmailctl"
+	"github.com/mxout/mxout/internal/qmtp"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
 	"github.com/mxout/mxout/internal/tlspolicy"
@@ -27,6 +29,9 @@ const (
 // order up to the first one the session never answered, then the message report. Each report
 // ends with a NUL.
 func Qmail(res *deliver.Result) []byte {
+	if res.QMTP {
+		return qmtpQmail(res)
+	}
 	var b strings.Builder
 	ip := res.Message.Peer.Addr().String()
 	for i := range res.Recipients {
@@ -37,7 +42,12 @@ func Qmail(res *deliver.Result) []byte {
 		b.WriteString(recipientReport(ip, r))
 		b.WriteByte(0)
 	}
-	b.WriteString(messageReport(ip, res))
+	msg := messageReport(ip, res)
+	if res.AuthSkipped {
+		first, rest, _ := strings.Cut(msg, "\n")
+		msg = first + "\n" + AuthSkipped + rest
+	}
+	b.WriteString(msg)
 	b.WriteByte(0)
 	return []byte(b.String())
 }
@@ -87,12 +97,27 @@ func messageReport(ip string, res *deliver.Result) string {
 	if errors.As(m.Err, &re) {
 		return routeReport(re)
 	}
+	if errors.Is(m.Err, qmailctl.ErrDomainIP) {
+		return "ZInvalid ipaddr in control/domainips (#4.3.0)\n" // no period, as in s/qmail
+	}
+	var be *deliver.BindError
+	if errors.As(m.Err, &be) {
+		return "ZCan't bind to local ip address: " + outsafe(be.Local.String()) + ". (#4.3.0)\n"
+	}
 	var ce *deliver.ConnectError
 	if errors.As(m.Err, &ce) {
 		return "ZSorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n"
 	}
+	var qe *qmtp.Error
+	if errors.As(m.Err, &qe) {
+		return qmtpFailure(ip, res, qe)
+	}
 	var se *smtp.Error
 	if errors.As(m.Err, &se) {
+		var ae *smtp.AuthError
+		if errors.As(se.Err, &ae) {
+			return authReport(ip, se, ae)
+		}
 		if se.Phase == smtp.PhaseStartTLS {
 			return tlsReport(res, se)
 		}

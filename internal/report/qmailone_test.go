@@ -19,9 +19,9 @@ import (
 // toServer routes every host to one scripted server.
 type toServer netip.AddrPort
 
-func (s toServer) Lookup(string) (qmailctl.Route, bool) {
+func (s toServer) Lookup(string, string) (qmailctl.Route, error) {
 	a := netip.AddrPort(s)
-	return qmailctl.Route{Relay: a.Addr().String(), Addr: a.Addr(), Port: a.Port()}, true
+	return qmailctl.Route{Relay: a.Addr().String(), Addr: a.Addr(), Port: a.Port()}, nil
 }
 
 // deliverTo runs one job for rcpts against a server playing script.

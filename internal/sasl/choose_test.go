@@ -3,12 +3,14 @@ package sasl
 import (
 	"errors"
 	"testing"
+
+	"github.com/mxout/mxout/internal/secret"
 )
 
 func TestChoose(t *testing.T) {
 	password := pw("tim", "tanstaaf")
-	token := Credentials{Username: "tim", Token: NewSecret("ya29.x")}
-	both := Credentials{Username: "tim", Password: NewSecret("p"), Token: NewSecret("t")}
+	token := Credentials{Username: "tim", Token: secret.New("ya29.x")}
+	both := Credentials{Username: "tim", Password: secret.New("p"), Token: secret.New("t")}
 	all := []string{"LOGIN", "PLAIN", "CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2"}
 	for _, tc := range []struct {
 		name       string
@@ -36,7 +38,7 @@ func TestChoose(t *testing.T) {
 		{"token in clear refused", all, token, false, false, "", ErrPlainInClear},
 		{"token in clear allowed", all, token, false, true, "XOAUTH2", nil},
 		{"token wins over password", all, both, true, false, "XOAUTH2", nil},
-		{"no username", all, Credentials{Password: NewSecret("p")}, true, true, "", ErrCredentials},
+		{"no username", all, Credentials{Password: secret.New("p")}, true, true, "", ErrCredentials},
 		{"no secret", all, Credentials{Username: "tim"}, true, true, "", ErrCredentials},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,6 @@
 // It knows nothing of connections, replies or report texts; docs/auth.md maps its errors to
 // the qmail-remote reports.
 //
-// Secrets travel as Secret values, which print as "***" through fmt, slog and %#v, so a
+// Secrets travel as secret.Secret values, which print as "[redacted]" through fmt, slog and %#v, so a
 // Credentials can be logged by mistake without leaking the password.
 package sasl

@@ -5,12 +5,13 @@ import (
 	"fmt"
 
 	"github.com/mxout/mxout/internal/sasl"
+	"github.com/mxout/mxout/internal/secret"
 )
 
 // A server offering PLAIN, LOGIN and CRAM-MD5 in clear: CRAM-MD5 is chosen, since PLAIN and
 // LOGIN would send the password itself. The smtp layer does the base64.
 func ExampleChoose() {
-	creds := sasl.Credentials{Username: "tim", Password: sasl.NewSecret("tanstaaftanstaaf")}
+	creds := sasl.Credentials{Username: "tim", Password: secret.New("tanstaaftanstaaf")}
 	m, err := sasl.Choose([]string{"PLAIN", "LOGIN", "CRAM-MD5"}, creds, false, false)
 	if err != nil {
 		fmt.Println(err)
@@ -25,5 +26,5 @@ func ExampleChoose() {
 	// Output:
 	// C: AUTH CRAM-MD5 true
 	// C: dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw
-	// {tim *** *** }
+	// {tim [redacted]  }
 }

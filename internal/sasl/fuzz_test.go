@@ -3,6 +3,8 @@ package sasl
 import (
 	"bytes"
 	"testing"
+
+	"github.com/mxout/mxout/internal/secret"
 )
 
 // FuzzChallenges sends arbitrary challenges to every mechanism. None may panic, none may put
@@ -13,12 +15,12 @@ func FuzzChallenges(f *testing.F) {
 	f.Add([]byte("<1896.697170952@postoffice.reston.mci.net>"), []byte(""))
 	f.Add([]byte("r=rOprNGfwEbeRWgbNEkqOx,s=AAAA,i=4096,m=ext"), []byte("e=other-error"))
 	f.Add([]byte(`{"status":"401"}`), []byte("v="))
-	const secret = "pencil"
+	const password = "pencil"
 	f.Fuzz(func(t *testing.T, first, second []byte) {
 		if n, ok := iterations(first); ok && n > 10000 {
 			return // valid but slow: the key derivation would dominate the run
 		}
-		creds := Credentials{Username: "user", Password: NewSecret(secret), Token: NewSecret("tok")}
+		creds := Credentials{Username: "user", Password: secret.New(password), Token: secret.New("tok")}
 		for _, m := range []Mechanism{
 			NewCRAMMD5(creds),
 			NewXOAUTH2(creds),
@@ -29,7 +31,7 @@ func FuzzChallenges(f *testing.F) {
 			}
 			r1, err1 := m.Next(first)
 			r2, err2 := m.Next(second)
-			if bytes.Contains(r1, []byte(secret)) || bytes.Contains(r2, []byte(secret)) {
+			if bytes.Contains(r1, []byte(password)) || bytes.Contains(r2, []byte(password)) {
 				t.Fatalf("password in a response: %q %q", r1, r2)
 			}
 			if s, ok := m.(*scramSHA256); ok && s.Finish() == nil && (err1 != nil || err2 != nil) {

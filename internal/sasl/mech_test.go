@@ -4,10 +4,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"testing"
+
+	"github.com/mxout/mxout/internal/secret"
 )
 
 func pw(user, pass string) Credentials {
-	return Credentials{Username: user, Password: NewSecret(pass)}
+	return Credentials{Username: user, Password: secret.New(pass)}
 }
 
 // start runs Start and fails the test on error or a wrong name.
@@ -31,7 +33,7 @@ func TestPlainVectors(t *testing.T) {
 		wantB64 string
 	}{
 		{pw("tim", "tanstaaftanstaaf"), "\x00tim\x00tanstaaftanstaaf", "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"},
-		{Credentials{Authzid: "Ursel", Username: "Kurt", Password: NewSecret("xipj3plmq")}, "Ursel\x00Kurt\x00xipj3plmq", "VXJzZWwAS3VydAB4aXBqM3BsbXE="},
+		{Credentials{Authzid: "Ursel", Username: "Kurt", Password: secret.New("xipj3plmq")}, "Ursel\x00Kurt\x00xipj3plmq", "VXJzZWwAS3VydAB4aXBqM3BsbXE="},
 	} {
 		m := NewPlain(tc.c)
 		got := start(t, m, "PLAIN")
@@ -51,7 +53,7 @@ func TestPlainRefusesNULAndEmpty(t *testing.T) {
 	for _, c := range []Credentials{
 		pw("ti\x00m", "x"),
 		pw("tim", "pa\x00ss"),
-		{Authzid: "a\x00b", Username: "tim", Password: NewSecret("x")},
+		{Authzid: "a\x00b", Username: "tim", Password: secret.New("x")},
 		pw("", "x"),
 		pw("tim", ""),
 	} {
@@ -110,7 +112,7 @@ func TestCRAMMD5Example(t *testing.T) {
 }
 
 func TestXOAUTH2(t *testing.T) {
-	c := Credentials{Username: "someuser@example.com", Token: NewSecret("ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg")}
+	c := Credentials{Username: "someuser@example.com", Token: secret.New("ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg")}
 	m := NewXOAUTH2(c)
 	got := start(t, m, "XOAUTH2")
 	want := "user=someuser@example.com\x01auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01"
@@ -126,8 +128,8 @@ func TestXOAUTH2(t *testing.T) {
 		t.Errorf("second challenge: %v, want ErrUnexpectedChallenge", err)
 	}
 	for _, bad := range []Credentials{
-		{Username: "a\x01auth=Bearer x", Token: NewSecret("t")},
-		{Username: "a", Token: NewSecret("t\x01\x01")},
+		{Username: "a\x01auth=Bearer x", Token: secret.New("t")},
+		{Username: "a", Token: secret.New("t\x01\x01")},
 		{Username: "a"},
 	} {
 		if _, _, err := NewXOAUTH2(bad).Start(); !errors.Is(err, ErrCredentials) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/mxout/mxout/internal/secret"
 )
 
 // Credentials are what a client authenticates with. Either Password or Token is set: a Token
@@ -12,9 +14,9 @@ import (
 type Credentials struct {
 	Username string
 	// Password is the shared secret for PLAIN, LOGIN, CRAM-MD5 and SCRAM-SHA-256.
-	Password Secret
+	Password secret.Secret
 	// Token is an OAuth 2.0 access token for XOAUTH2.
-	Token Secret
+	Token secret.Secret
 	// Authzid is the identity to act as (PLAIN, SCRAM-SHA-256). Empty means the Username's own,
 	// which is what almost every server expects. (s/qmail sends the envelope sender here for
 	// PLAIN; that is the caller's choice to copy, see docs/auth.md.)
@@ -140,4 +142,22 @@ func Choose(offered []string, creds Credentials, tlsActive bool, allowPlainInCle
 		return nil, fmt.Errorf("%w: %s", ErrPlainInClear, refused)
 	}
 	return nil, fmt.Errorf("%w: server offers %q", ErrNoMechanism, offered)
+}
+
+// Name returns the mechanism name m sends after AUTH ("" for a Mechanism not of this
+// package), so that a failure before Start returned can still say which mechanism it was.
+func Name(m Mechanism) string {
+	switch m.(type) {
+	case *plain:
+		return NamePlain
+	case *login:
+		return NameLogin
+	case *cramMD5:
+		return NameCRAMMD5
+	case *scramSHA256:
+		return NameSCRAMSHA256
+	case *xoauth2:
+		return NameXOAUTH2
+	}
+	return ""
 }

@@ -65,15 +65,16 @@ func (t Timeouts) forPhase(p Phase) time.Duration {
 // a timeout or an over-long reply the client is botched: every later call returns an *Error
 // wrapping ErrBotched, and the caller closes it.
 type Client struct {
-	conn  net.Conn
-	br    *bufio.Reader
-	bw    *bufio.Writer
-	opt   Options
-	ext   Extensions
-	esmtp bool  // the last hello was an accepted EHLO
-	utf8  bool  // the current transaction declared SMTPUTF8
-	greet Reply // the greeting, for EHLOOnlyIfESMTP
-	phase Phase // the phase of the read or write under way: which timeout applies
+	conn   net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	opt    Options
+	ext    Extensions
+	esmtp  bool  // the last hello was an accepted EHLO
+	utf8   bool  // the current transaction declared SMTPUTF8
+	authed bool  // Auth succeeded: MAIL FROM carries AUTH= (auth.go)
+	greet  Reply // the greeting, for EHLOOnlyIfESMTP
+	phase  Phase // the phase of the read or write under way: which timeout applies
 	// dotQueued: SendBody wrote the final dot into the buffer; DotReply or EnvelopeAfterDot
 	// sends it and reads its reply.
 	dotQueued bool

@@ -113,6 +113,7 @@ func (c *Client) mailCommand(env Envelope) (string, error) {
 	if utf8 {
 		cmd += " SMTPUTF8"
 	}
+	cmd += c.authParam(env.From)
 	c.utf8 = utf8
 	return cmd, nil
 }

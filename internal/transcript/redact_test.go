@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mxout/mxout/internal/sasl"
+	"github.com/mxout/mxout/internal/secret"
 )
 
 const (
@@ -28,7 +29,7 @@ type exchange struct {
 // exchanges builds one dialogue per mechanism with the real client payloads of internal/sasl,
 // plus the odd cases: cancel, an echoing server, lower case, AUTH pipelined with MAIL.
 func exchanges(t testing.TB) []exchange {
-	creds := sasl.Credentials{Username: testUser, Password: sasl.NewSecret(testPassword)}
+	creds := sasl.Credentials{Username: testUser, Password: secret.New(testPassword)}
 	run := func(m sasl.Mechanism, challenges ...string) (lines []string, payloads []string) {
 		name, initial, err := m.Start()
 		if err != nil {
@@ -78,7 +79,7 @@ func exchanges(t testing.TB) []exchange {
 		"dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
 		"W22ZaJ0SNY7soEsUEjb6gQ==", // the salt: 334 challenges are hidden too
 	}, "S: 235 2.7.0 ok")
-	l, p = run(sasl.NewXOAUTH2(sasl.Credentials{Username: testUser, Token: sasl.NewSecret(testToken)}),
+	l, p = run(sasl.NewXOAUTH2(sasl.Credentials{Username: testUser, Token: secret.New(testToken)}),
 		`{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`)
 	add("XOAUTH2 error", l, p, "S: 535-5.7.8 Username and Password not accepted.", "S: 535 5.7.8 https://support.example/")
 	plain := enc([]byte("\x00" + testUser + "\x00" + testPassword))

@@ -161,6 +161,8 @@ type delivery struct {
 	env  []string // extra NAME=value settings
 	host string
 	rcpt []string
+	from *string // the sender; nil: the package's sender constant
+	pipe bool    // the message on stdin through a pipe instead of a file
 }
 
 // run starts qmail-remote as qmail-send does: the message on stdin from a file, the host, sender and
@@ -179,9 +181,22 @@ func (d delivery) run(t *testing.T, msg []byte) []report {
 		t.Fatal(err)
 	}
 	defer stdin.Close()
+	if d.pipe {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		go func() { w.Write(msg); w.Close() }()
+		stdin = r
+	}
+	from := sender
+	if d.from != nil {
+		from = *d.from
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{d.host, sender}, d.rcpt...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{d.host, from}, d.rcpt...)...)
 	cmd.Env = append(cleanEnv(), "QMAILHOME="+d.home, "MXOUT_DNS="+peerDNS)
 	cmd.Env = append(cmd.Env, d.env...)
 	var stdout, stderr bytes.Buffer
