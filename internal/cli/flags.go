@@ -40,6 +40,9 @@ type Flags struct {
 	Verbose      bool   // -v
 	DNS          string // --dns
 	NoClearRetry bool   // --no-clear-retry
+	LMTP         bool   // -M
+	SevenBit     bool   // -7
+	EightBit     bool   // -8
 }
 
 // Register adds the shared flags to fs.
@@ -59,6 +62,9 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.Version, "V", false, "print the version and exit")
 	fs.BoolVar(&f.Verbose, "v", false, "more log output on stderr")
 	fs.StringVar(&f.DNS, "dns", "", "DNS servers `ip:port,...` (default $MXOUT_DNS, else /etc/resolv.conf)")
+	fs.BoolVar(&f.LMTP, "M", false, "LMTP (RFC 2033) instead of SMTP: LHLO, one reply per recipient after the final dot (needs -p, a port in -F, or -F unix:/path)")
+	fs.BoolVar(&f.SevenBit, "7", false, "force a 7-bit channel: 8-bit MIME parts are downgraded to quoted-printable or base64 for every server")
+	fs.BoolVar(&f.EightBit, "8", false, "send 8-bit messages as they are, even to a server without 8BITMIME (default: downgrade for such a server)")
 	fs.BoolVar(&f.NoClearRetry, "no-clear-retry", false, "after a failed TLS handshake under an opportunistic policy, do not retry in clear")
 }
 
@@ -182,7 +188,14 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		return nil, &ConfigError{fmt.Errorf("dns: %w", err)}
 	}
 	t := f.Timeouts.merged(DefaultTimeouts)
+	proto, err := f.protocol()
+	if err != nil {
+		return nil, err
+	}
 	cfg := deliver.Config{
+		LMTP:     proto.lmtp,
+		Socket:   proto.socket,
+		EightBit: proto.eightBit,
 		HeloHost:       f.heloName(ctl),
 		TimeoutConnect: t.Connect,
 		TimeoutRemote:  t.Command,
@@ -205,7 +218,7 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 	if local, err := route.LocalAddrs(more, not); err == nil {
 		cfg.Planner.IsLocal = local
 	}
-	if f.Force != "" {
+	if f.Force != "" && proto.socket == "" {
 		r, err := forcedRoute(f.Force, port)
 		if err != nil {
 			return nil, err
@@ -265,9 +278,6 @@ func (f forced) Lookup(string) (qmailctl.Route, bool) { return f.r, true }
 // forcedRoute parses -F: "host", "host:port", "[ip]", "[ip]:port".
 func forcedRoute(dest string, port uint16) (forced, error) {
 	bad := &UsageError{fmt.Sprintf("-F %s: want host, host:port, [ip] or [ip]:port", dest)}
-	if strings.HasPrefix(dest, "unix:") {
-		return forced{}, &UsageError{fmt.Sprintf("-F %s: LMTP over a UNIX socket needs -M (not in this build yet)", dest)}
-	}
 	host, p := dest, ""
 	if strings.HasPrefix(dest, "[") {
 		end := strings.IndexByte(dest, ']')
@@ -313,4 +323,49 @@ func IsUsage(err error) bool {
 func IsConfig(err error) bool {
 	var c *ConfigError
 	return errors.As(err, &c)
+}
+
+// protocol is what -M, -F unix:, -7 and -8 ask of every session.
+type protocol struct {
+	lmtp     bool
+	socket   string // -F unix:PATH
+	eightBit deliver.EightBit
+}
+
+// protocol reads -M, -7, -8 and a -F unix:/path. A UNIX socket means LMTP (the contract's -F
+// unix:/path), with or without -M. LMTP has no standard TCP port (RFC 2033 §5 forbids 25), so
+// -M over TCP needs one: -p, or a port in -F. Without -7 or -8 an 8-bit message is downgraded
+// for a server without 8BITMIME (docs/downgrade.md).
+func (f *Flags) protocol() (protocol, error) {
+	p := protocol{lmtp: f.LMTP, eightBit: deliver.EightBitDowngrade}
+	switch {
+	case f.SevenBit && f.EightBit:
+		return p, &UsageError{"-7 and -8 exclude each other: a 7-bit channel, or 8-bit text as it is"}
+	case f.SevenBit:
+		p.eightBit = deliver.SevenBitOnly
+	case f.EightBit:
+		p.eightBit = deliver.EightBitAsIs
+	}
+	if path, ok := strings.CutPrefix(f.Force, "unix:"); ok {
+		if !strings.HasPrefix(path, "/") {
+			return p, &UsageError{fmt.Sprintf("-F %s: want unix:/absolute/path of the LMTP socket", f.Force)}
+		}
+		if f.Port != 0 {
+			return p, &UsageError{fmt.Sprintf("-F %s and -p %d: a UNIX socket has no port", f.Force, f.Port)}
+		}
+		p.lmtp, p.socket = true, path
+		return p, nil
+	}
+	if f.LMTP && f.Port == 0 && !forcedPort(f.Force) {
+		return p, &UsageError{"-M: LMTP has no standard port; give -p PORT, -F host:port or -F unix:/path"}
+	}
+	return p, nil
+}
+
+// forcedPort reports whether a -F destination names a port ("host:port", "[ip]:port").
+func forcedPort(dest string) bool {
+	if strings.HasPrefix(dest, "[") {
+		return strings.Contains(dest, "]:")
+	}
+	return strings.Contains(dest, ":")
 }
