@@ -193,9 +193,9 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		return nil, err
 	}
 	cfg := deliver.Config{
-		LMTP:     proto.lmtp,
-		Socket:   proto.socket,
-		EightBit: proto.eightBit,
+		LMTP:           proto.lmtp,
+		Socket:         proto.socket,
+		EightBit:       proto.eightBit,
 		HeloHost:       f.heloName(ctl),
 		TimeoutConnect: t.Connect,
 		TimeoutRemote:  t.Command,
