@@ -41,7 +41,8 @@ func has8(s string) bool {
 }
 
 // Gen makes random MIME trees: multipart mixed, alternative, related and digest, message/rfc822,
-// 7-bit, 8-bit, binary and long-line bodies declared in every legal way, LF or CRLF. Its choices are deterministic for a seed.
+// 7-bit, 8-bit, binary and long-line bodies declared in every legal way, LF or CRLF. Its choices
+// are deterministic for a seed.
 type Gen struct {
 	r   *rand.Rand
 	eol string
