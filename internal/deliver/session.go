@@ -153,7 +153,13 @@ func (s *Session) facts(o *outcome.Outcome) {
 // queued, if the server pipelines: when it takes the session (returns true), the next
 // transaction sends its commands right behind this dot and reads this dot's reply first
 // (RFC 2920 §3.1), and Transact waits for that reply. When next declines, or is nil, Transact
-// sends the dot and reads the reply itself; the session is then the caller's again.
+// sends the dot and reads the reply itself; the session is then the caller's again. An LMTP
+// session is never offered: it reads its replies after the dot itself, one per accepted
+// recipient, each that recipient's Outcome (lmtp.go).
+//
+// Before MAIL FROM the message is prepared for this server (body.go): sent as it is, or
+// downgraded to 7 bits as Config.EightBit says; a message that cannot be downgraded fails
+// here, with nothing sent.
 func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func(*Session) bool) (fresh bool) {
 	s.transactions++
 	if s.dirty {
