@@ -44,8 +44,8 @@ type text struct {
 // A message whose UTF-8 header fields cannot become encoded-words keeps them when the server
 // offers SMTPUTF8 (RFC 6531, 6532), and the transaction then declares SMTPUTF8. Errors are
 // *smtp.Error in PhaseMail: a *downgrade.Error, or smtp.ErrMessageRead.
-func (s *Session) prepare(mode EightBit, msg *message.Message) (*text, error) {
-	t := &text{msg: msg, scan: msg.Scan}
+func (s *Session) prepare(mode EightBit, msg *message.Message) (text, error) {
+	t := text{msg: msg, scan: msg.Scan}
 	ext := s.c.Extensions()
 	switch {
 	case mode == SevenBitOnly:
@@ -54,19 +54,20 @@ func (s *Session) prepare(mode EightBit, msg *message.Message) (*text, error) {
 		return t, nil
 	}
 	t.downgrade = true
-	t.scan = message.Scan{}
-	_, err := downgrade.Downgrade(&t.scan, msg.Open(), t.opts)
+	sc := &message.Scan{} // its own variable: taking t.scan's address would put every text on the heap
+	_, err := downgrade.Downgrade(sc, msg.Open(), t.opts)
 	var de *downgrade.Error
 	if errors.As(err, &de) && de.Code() == "5.6.9" && ext.Has("SMTPUTF8") {
 		t.opts.UTF8Headers, t.utf8 = true, true
-		t.scan = message.Scan{}
-		_, err = downgrade.Downgrade(&t.scan, msg.Open(), t.opts)
+		*sc = message.Scan{}
+		_, err = downgrade.Downgrade(sc, msg.Open(), t.opts)
 	}
+	t.scan = *sc
 	switch {
 	case errors.As(err, &de):
-		return nil, &smtp.Error{Phase: smtp.PhaseMail, Peer: s.Peer, Err: de}
+		return t, &smtp.Error{Phase: smtp.PhaseMail, Peer: s.Peer, Err: de}
 	case err != nil:
-		return nil, &smtp.Error{Phase: smtp.PhaseMail, Peer: s.Peer, Err: fmt.Errorf("%w: %w", smtp.ErrMessageRead, err)}
+		return t, &smtp.Error{Phase: smtp.PhaseMail, Peer: s.Peer, Err: fmt.Errorf("%w: %w", smtp.ErrMessageRead, err)}
 	}
 	return t, nil
 }
@@ -87,12 +88,13 @@ func (t *text) open() (io.Reader, func()) {
 	if !t.downgrade {
 		return t.msg.Open(), func() {}
 	}
+	msg, opts := t.msg, t.opts // not t: the goroutine must not make every text escape
 	pr, pw := io.Pipe()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, err := downgrade.Downgrade(pw, t.msg.Open(), t.opts)
+		_, err := downgrade.Downgrade(pw, msg.Open(), opts)
 		pw.CloseWithError(err)
 	}()
 	return pr, func() {
