@@ -72,11 +72,6 @@ func (s *Session) prepare(mode EightBit, msg *message.Message) (text, error) {
 	return t, nil
 }
 
-// envelope is the transaction's envelope for this text.
-func (t *text) envelope(from string, to []string) smtp.Envelope {
-	return smtp.Envelope{From: from, To: to, Size: t.scan.WireSize(), EightBit: t.scan.EightBit && !t.downgrade, UTF8: t.utf8}
-}
-
 // errAbandoned ends a downgrade whose reader stopped reading (the session failed meanwhile).
 var errAbandoned = errors.New("deliver: the message text is no longer read")
 

@@ -191,7 +191,10 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func
 		s.fail(res, err)
 		return false
 	}
-	env := body.envelope(job.Sender, to)
+	// Written out here, not by a method of text: through a call, Go 1.26 moves the recipient
+	// list, which lives on the stack, to the heap (one allocation per message).
+	env := smtp.Envelope{From: job.Sender, To: to, Size: body.scan.WireSize(),
+		EightBit: body.scan.EightBit && !body.downgrade, UTF8: body.utf8}
 	var sent *smtp.Sent
 	if pd := s.pending; pd != nil {
 		s.pending = nil
