@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +131,58 @@ func TestDowngradeMalformed(t *testing.T) {
 	srv := smtptest.Start(t, "< 220 mx\n> EHLO helo.test\n< 250 mx\n> QUIT")
 	res := bodyEngine(srv, EightBitDowngrade).Deliver(t.Context(), bodyJob(t, "Content-Transfer-Encoding: base64\n\n\xff\xfe\n"))
 	if o := res.Recipients[0]; o.Status != outcome.Failed || o.DSN != "5.6.3" {
+		t.Fatalf("outcome %+v", o)
+	}
+}
+
+// dataHook is a connection that calls hook once, just before it writes DATA.
+type dataHook struct {
+	net.Conn
+	hook func()
+}
+
+func (d *dataHook) Write(p []byte) (int, error) {
+	if d.hook != nil && bytes.Contains(p, []byte("DATA\r\n")) {
+		d.hook()
+		d.hook = nil
+	}
+	return d.Conn.Write(p)
+}
+
+// TestDowngradeCutOff: when the second run of the downgrade fails during DATA (here the message
+// file changed after the first run), the text is cut off: no final dot, no QUIT, the connection
+// closed, and the message deferred 4.3.0, never delivered.
+func TestDowngradeCutOff(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "msg")
+	if err := os.WriteFile(path, []byte(eightBitText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := message.Read(f, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := smtptest.Start(t, "< 220 mx\n> EHLO helo.test\n< 250-mx\n< 250 PIPELINING\n"+
+		"> MAIL FROM:<s@example.org>\n> RCPT TO:<a@example.test>\n> DATA\n< 250 ok\n< 250 ok\n< 354 go\n! expect-eof")
+	e := bodyEngine(srv, EightBitDowngrade)
+	e.Dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var nd net.Dialer
+		c, err := nd.DialContext(ctx, "tcp", srv.Addr())
+		if err != nil {
+			return nil, err
+		}
+		return &dataHook{Conn: c, hook: func() {
+			if err := os.WriteFile(path, []byte(eightBitText+"more\n"), 0o644); err != nil {
+				t.Error(err)
+			}
+		}}, nil
+	}
+	res := e.Deliver(t.Context(), &Job{Host: "example.test", Sender: "s@example.org", Recipients: []string{"a@example.test"}, Message: m})
+	if o := res.Recipients[0]; o.Status != outcome.Deferred || o.DSN != "4.3.0" || o.DuplicateRisk {
 		t.Fatalf("outcome %+v", o)
 	}
 }
