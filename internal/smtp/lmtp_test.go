@@ -121,3 +121,12 @@ func TestDotRepliesLost(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// TestDotRepliesMalformed: a malformed reply is returned for its recipient (Code 0, which is
+// never a delivery) and the replies after it are still read for theirs.
+func TestDotRepliesMalformed(t *testing.T) {
+	replies, err := sendLMTP(t, lmtpEnvelope+"< 250 2.0.0 saved\n< garbage\n< 250 2.0.0 saved\n> QUIT")
+	if err != nil || len(replies) != 3 || replies[0].Code != 250 || !replies[1].Malformed() || replies[2].Code != 250 {
+		t.Fatalf("%v %v", replies, err)
+	}
+}
