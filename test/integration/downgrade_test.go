@@ -51,9 +51,9 @@ type sevenBitJob struct {
 }
 
 // sevenBitRun writes each message (after Date, a unique Message-ID, From and To, so that Postfix
-// adds none) to a file, runs them all through one mxout transport to the 7-bit listener with args,
+// adds none) to a file, runs them all through one mxout transport to the Postfix port with args,
 // and returns the jobs and the status lines by job id.
-func sevenBitRun(t *testing.T, msgs [][]byte, args ...string) ([]sevenBitJob, map[string]string) {
+func sevenBitRun(t *testing.T, port string, msgs [][]byte, args ...string) ([]sevenBitJob, map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	var jobs []sevenBitJob
@@ -69,7 +69,7 @@ func sevenBitRun(t *testing.T, msgs [][]byte, args ...string) ([]sevenBitJob, ma
 		in.Write(append(j, '\n'))
 		jobs = append(jobs, sevenBitJob{id, sent})
 	}
-	out, _ := runTransport(t, in.Bytes(), append([]string{"-F", "[127.0.0.1]:" + peerSevenBitPort}, args...)...)
+	out, _ := runTransport(t, in.Bytes(), append([]string{"-F", "[127.0.0.1]:" + port}, args...)...)
 	status := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
@@ -149,7 +149,7 @@ func wantSameTree(t *testing.T, j sevenBitJob, got []byte) {
 // A From field with UTF-8 cannot be downgraded (no SMTPUTF8 there): error 5.6.9, nothing sent.
 func TestDowngradeRealServer(t *testing.T) {
 	utf8From := "From: J\xc3\xbcrgen <j@example.org>\nSubject: x\n\nb\xc3\xa4d\n"
-	jobs, status := sevenBitRun(t, [][]byte{[]byte(textMsg), []byte(nestedMsg), []byte(rfc822Msg), []byte(utf8From)})
+	jobs, status := sevenBitRun(t, peerSevenBitPort, [][]byte{[]byte(textMsg), []byte(nestedMsg), []byte(rfc822Msg), []byte(utf8From)})
 	for _, j := range jobs[:3] {
 		if st := status[j.id]; !strings.HasPrefix(st, "ok 2.0.0 ") {
 			t.Fatalf("%s: %q", j.id, st)
@@ -175,13 +175,22 @@ func TestDowngradeRealServer(t *testing.T) {
 // TestDowngradeEightBitFlag: with -8 the same server gets the 8-bit text as it is (the
 // reference's behaviour, and what qmail-remote keeps), byte for byte.
 func TestDowngradeEightBitFlag(t *testing.T) {
-	jobs, status := sevenBitRun(t, [][]byte{[]byte(textMsg)}, "-8")
+	jobs, status := sevenBitRun(t, peerSevenBitPort, [][]byte{[]byte(textMsg)}, "-8")
 	if st := status[jobs[0].id]; !strings.HasPrefix(st, "ok ") {
 		t.Fatalf("%q", st)
 	}
 	if got := arrived(t, jobs)[jobs[0].id]; !bytes.Equal(got, jobs[0].sent) {
 		t.Errorf("-8: the message arrived changed; first difference: %s", firstDiff(got, jobs[0].sent))
 	}
+}
+
+// TestDowngradeSevenBitFlag: with -7 a server that offers 8BITMIME gets the message 7-bit too.
+func TestDowngradeSevenBitFlag(t *testing.T) {
+	jobs, status := sevenBitRun(t, peerSMTPPort, [][]byte{[]byte(nestedMsg)}, "-7")
+	if st := status[jobs[0].id]; !strings.HasPrefix(st, "ok ") {
+		t.Fatalf("%q", st)
+	}
+	wantSameTree(t, jobs[0], arrived(t, jobs)[jobs[0].id])
 }
 
 // TestDowngradeProperty: three dozen generated MIME trees (seeded, so a failure can be
@@ -205,7 +214,7 @@ func TestDowngradeProperty(t *testing.T) {
 	if eight < len(msgs)/2 {
 		t.Fatalf("only %d of %d generated messages have 8-bit bytes: the property says little", eight, len(msgs))
 	}
-	jobs, status := sevenBitRun(t, msgs)
+	jobs, status := sevenBitRun(t, peerSevenBitPort, msgs)
 	for _, j := range jobs {
 		if st := status[j.id]; !strings.HasPrefix(st, "ok 2.0.0 ") {
 			t.Fatalf("%s: %q\n%q", j.id, st, j.sent)
