@@ -142,6 +142,10 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, jo
 	}
 	res.Message = classify(last)
 	res.Message.Host, res.Message.Peer = lastHost, lastPeer
+	var se *smtp.Error
+	if e.LMTP && errors.As(last, &se) {
+		res.Message.Protocol = "lmtp" // the server was spoken to: its refusal answered LHLO
+	}
 }
 
 func (e *Engine) walkLimit() time.Duration {

@@ -143,3 +143,14 @@ func TestLMTPNotHandedOn(t *testing.T) {
 	res.finish()
 	checkOutcomes(t, res, []wantOutcome{{outcome.Delivered, "2.0.0", 250, false}})
 }
+
+// TestLMTPRefused: a server that refuses LHLO (an SMTP server) is not sent HELO; the outcome
+// names LHLO, and is temporary as every refusal before a transaction.
+func TestLMTPRefused(t *testing.T) {
+	srv := smtptest.Start(t, "< 220 smtp\n> LHLO helo.test\n< 500 5.5.2 command not recognized\n> QUIT")
+	res := socketEngine(t, srv).Deliver(t.Context(), lmtpJob(t))
+	o := res.Recipients[0]
+	if o.Status != outcome.Deferred || o.Code() != 500 || o.Protocol != "lmtp" || !strings.Contains(o.Describe(), ": LHLO: 500 ") {
+		t.Fatalf("outcome %+v: %s", o, o.Describe())
+	}
+}
