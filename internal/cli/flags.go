@@ -48,8 +48,9 @@ type Flags struct {
 	RcptLimit           int    // --rcpt-limit
 	BestMXOK            bool   // --best-mx-ok
 
-	// Not in this build yet: Build refuses them with a usage error.
-	LMTP, SevenBit, EightBit bool // -M, -7, -8
+	LMTP     bool // -M
+	SevenBit bool // -7
+	EightBit bool // -8
 
 	AuthFile string // --auth-file
 }
@@ -71,15 +72,15 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.Version, "V", false, "print the version and exit")
 	fs.BoolVar(&f.Verbose, "v", false, "more log output on stderr")
 	fs.StringVar(&f.DNS, "dns", "", "DNS servers `ip:port,...` (default $MXOUT_DNS, else /etc/resolv.conf)")
+	fs.BoolVar(&f.LMTP, "M", false, "LMTP (RFC 2033) instead of SMTP: LHLO, one reply per recipient after the final dot (needs -p, a port in -F, or -F unix:/path)")
+	fs.BoolVar(&f.SevenBit, "7", false, "force a 7-bit channel: 8-bit MIME parts are downgraded to quoted-printable or base64 for every server")
+	fs.BoolVar(&f.EightBit, "8", false, "send 8-bit messages as they are, even to a server without 8BITMIME (default: downgrade for such a server)")
 	fs.BoolVar(&f.NoClearRetry, "no-clear-retry", false, "after a failed TLS handshake under an opportunistic policy, do not retry in clear")
 	fs.StringVar(&f.FallbackRelay, "fallback-relay", "", "relay `DEST` (host, host:port, [ip], [ip]:port) for mail whose destination is not found or unreachable")
 	fs.BoolVar(&f.IgnoreMXLookupError, "ignore-mx-lookup-error", false, "when the MX query fails temporarily, deliver to the domain's own A/AAAA")
 	fs.BoolVar(&f.SkipQuitResponse, "skip-quit-response", false, "do not wait for the reply to QUIT: always so, the flag is accepted for Postfix's smtp_skip_quit_response")
 	fs.IntVar(&f.RcptLimit, "rcpt-limit", 0, "at most `N` recipients per transaction; a larger envelope is split (0: no limit)")
 	fs.BoolVar(&f.BestMXOK, "best-mx-ok", false, "deliver even when this host is the best MX (no mail-loop check)")
-	fs.BoolVar(&f.LMTP, "M", false, "LMTP instead of SMTP (not in this build yet)")
-	fs.BoolVar(&f.SevenBit, "7", false, "force a 7-bit channel, downgrading 8-bit MIME parts (not in this build yet)")
-	fs.BoolVar(&f.EightBit, "8", false, "send 8-bit content as is (not in this build yet)")
 	fs.StringVar(&f.AuthFile, "auth-file", "", "SMTP AUTH credentials from `FILE`: lines \"relay-or-domain user password\" (mode 600; docs/auth.md)")
 }
 
@@ -187,10 +188,6 @@ func (s *Setup) Close() {
 func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 	s := &Setup{}
 	switch {
-	case f.LMTP:
-		return nil, &UsageError{"-M: LMTP is not in this build yet"}
-	case f.SevenBit, f.EightBit:
-		return nil, &UsageError{"-7/-8: the 7-bit downgrade is not in this build yet"}
 	case f.RcptLimit < 0:
 		return nil, &UsageError{fmt.Sprintf("--rcpt-limit %d: must be 0 (no limit) or more", f.RcptLimit)}
 	}
@@ -214,7 +211,14 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		return nil, &ConfigError{fmt.Errorf("dns: %w", err)}
 	}
 	t := f.Timeouts.merged(DefaultTimeouts)
+	proto, err := f.protocol()
+	if err != nil {
+		return nil, err
+	}
 	cfg := deliver.Config{
+		LMTP:           proto.lmtp,
+		Socket:         proto.socket,
+		EightBit:       proto.eightBit,
 		HeloHost:       f.heloName(ctl),
 		TimeoutConnect: t.Connect,
 		TimeoutRemote:  t.Command,
@@ -237,13 +241,15 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		cfg.AuthInClear, cfg.AuthMechanisms = ctl.Auth.InClear, ctl.Auth.Mechanisms
 		more, not = ctl.MoreIPMe, ctl.NotIPMe
 	}
-	cfg.Routes = routing
+	if routing != nil { // a nil *Routing in the interface would not be a nil Router
+		cfg.Routes = routing
+	}
 	if local, err := route.LocalAddrs(more, not); err == nil && !f.BestMXOK {
 		// --best-mx-ok: no loop check, so a plan whose best MX is this host keeps it and the
 		// mail goes there (to another MTA on this host), as Postfix's best_mx_transport hands it on.
 		cfg.Planner.IsLocal = local
 	}
-	if f.Force != "" {
+	if f.Force != "" && proto.socket == "" {
 		r, err := forcedRoute(f.Force, port)
 		if err != nil {
 			return nil, err
@@ -335,9 +341,6 @@ func (f forced) Lookup(sender, host string) (qmailctl.Route, error) {
 
 // forcedRoute parses -F: "host", "host:port", "[ip]", "[ip]:port".
 func forcedRoute(dest string, port uint16) (forced, error) {
-	if strings.HasPrefix(dest, "unix:") {
-		return forced{}, &UsageError{fmt.Sprintf("-F %s: LMTP over a UNIX socket needs -M (not in this build yet)", dest)}
-	}
 	return parseRoute("-F", dest, port)
 }
 
@@ -399,4 +402,49 @@ func IsUsage(err error) bool {
 func IsConfig(err error) bool {
 	var c *ConfigError
 	return errors.As(err, &c)
+}
+
+// protocol is what -M, -F unix:, -7 and -8 ask of every session.
+type protocol struct {
+	lmtp     bool
+	socket   string // -F unix:PATH
+	eightBit deliver.EightBit
+}
+
+// protocol reads -M, -7, -8 and a -F unix:/path. A UNIX socket means LMTP (the contract's -F
+// unix:/path), with or without -M. LMTP has no standard TCP port (RFC 2033 §5 forbids 25), so
+// -M over TCP needs one: -p, or a port in -F. Without -7 or -8 an 8-bit message is downgraded
+// for a server without 8BITMIME (docs/downgrade.md).
+func (f *Flags) protocol() (protocol, error) {
+	p := protocol{lmtp: f.LMTP, eightBit: deliver.EightBitDowngrade}
+	switch {
+	case f.SevenBit && f.EightBit:
+		return p, &UsageError{"-7 and -8 exclude each other: a 7-bit channel, or 8-bit text as it is"}
+	case f.SevenBit:
+		p.eightBit = deliver.SevenBitOnly
+	case f.EightBit:
+		p.eightBit = deliver.EightBitAsIs
+	}
+	if path, ok := strings.CutPrefix(f.Force, "unix:"); ok {
+		if !strings.HasPrefix(path, "/") {
+			return p, &UsageError{fmt.Sprintf("-F %s: want unix:/absolute/path of the LMTP socket", f.Force)}
+		}
+		if f.Port != 0 {
+			return p, &UsageError{fmt.Sprintf("-F %s and -p %d: a UNIX socket has no port", f.Force, f.Port)}
+		}
+		p.lmtp, p.socket = true, path
+		return p, nil
+	}
+	if f.LMTP && f.Port == 0 && !forcedPort(f.Force) {
+		return p, &UsageError{"-M: LMTP has no standard port; give -p PORT, -F host:port or -F unix:/path"}
+	}
+	return p, nil
+}
+
+// forcedPort reports whether a -F destination names a port ("host:port", "[ip]:port").
+func forcedPort(dest string) bool {
+	if strings.HasPrefix(dest, "[") {
+		return strings.Contains(dest, "]:")
+	}
+	return strings.Contains(dest, ":")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/mxout/mxout/internal/downgrade"
 	"github.com/mxout/mxout/internal/outcome"
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/qmtp"
@@ -22,6 +23,9 @@ type ConnectError struct {
 }
 
 func (e *ConnectError) Error() string {
+	if !e.Peer.IsValid() { // a UNIX socket: the error names its path
+		return fmt.Sprintf("deliver: no connection could be made (last: %v)", e.Last)
+	}
 	return fmt.Sprintf("deliver: no connection could be made (last: %s: %v)", e.Peer, e.Last)
 }
 
@@ -112,6 +116,7 @@ func classifySession(e *smtp.Error) outcome.Outcome {
 	if errors.As(e.Err, &ae) {
 		return classifyAuth(e, ae)
 	}
+	var de *downgrade.Error
 	switch {
 	case errors.Is(e.Err, smtp.ErrTooBig):
 		return local(outcome.TooBig, "the message is larger than the server's SIZE limit")
@@ -119,6 +124,11 @@ func classifySession(e *smtp.Error) outcome.Outcome {
 		return local(outcome.NeedsSMTPUTF8, "the server does not offer SMTPUTF8, which the non-ASCII addresses need")
 	case errors.Is(e.Err, smtp.ErrPartialLine):
 		return local(outcome.PartialLine, "the message ends with a partial line")
+	case errors.As(e.Err, &de):
+		if de.Code() == "5.6.9" {
+			return local(outcome.NeedsUTF8Header, "the server does not offer SMTPUTF8, which the message's header fields need: "+de.Error())
+		}
+		return local(outcome.Needs8Bit, "the message cannot be converted to 7 bits for a server without 8BITMIME: "+de.Error())
 	case errors.Is(e.Err, smtp.ErrMessageRead):
 		return local(outcome.MessageUnreadable, "cannot read the message: "+e.Err.Error())
 	case errors.Is(e.Err, smtp.ErrAddress) && e.Phase == smtp.PhaseMail:

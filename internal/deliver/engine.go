@@ -60,6 +60,19 @@ type Config struct {
 	// AuthMechanisms limits the SASL mechanisms used (names, any case); empty: all, the
 	// strongest offered first (control/authmechanisms).
 	AuthMechanisms []string
+	// LMTP speaks LMTP (RFC 2033) on every session instead of SMTP (mxout's -M): LHLO, and
+	// one reply per accepted recipient after the final dot, each that recipient's Outcome
+	// (docs/lmtp.md). An LMTP session is never handed to the next message with its dot's
+	// replies unread.
+	LMTP bool
+	// Socket, when set, is the path of a UNIX socket that every job goes to (mxout's -F
+	// unix:/path, with LMTP): no routing, no TLS, no loop check. Dial, when set, is called with
+	// network "unix" and this path.
+	Socket string
+	// EightBit says what becomes of a message with 8-bit bytes: as is (the zero value, as
+	// qmail-remote), downgraded for a server without 8BITMIME, or always downgraded (body.go,
+	// docs/downgrade.md).
+	EightBit EightBit
 }
 
 // DefaultWalkLimit is the WalkLimit when none is set. With at most 16 hosts of 5 addresses
@@ -148,6 +161,10 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, sp
 	}
 	res.Message = classify(last)
 	res.Message.Host, res.Message.Peer = lastHost, lastPeer
+	var se *smtp.Error
+	if e.LMTP && errors.As(last, &se) {
+		res.Message.Protocol = "lmtp" // the server was spoken to: its refusal answered LHLO
+	}
 }
 
 func (e *Engine) walkLimit() time.Duration {
@@ -179,6 +196,10 @@ func (e *Engine) groupKey(dest, sender string, sp spec) string {
 // itself and route.Error.Name keep the bytes the user gave, for the reports. A route by MX over
 // QMTP (an empty qmtproutes value) dials the MX hosts on the route's port (209).
 func (e *Engine) plan(ctx context.Context, host, sender string, res *Result) (*route.Plan, string, spec, error) {
+	if e.Socket != "" {
+		plan, dest, err := e.socketPlan(res)
+		return plan, dest, spec{}, err
+	}
 	dest := idn.Host(host)
 	if e.Routes == nil {
 		plan, err := e.Planner.Domain(ctx, dest)
@@ -221,9 +242,21 @@ func (e *Engine) dial(ctx context.Context, peer netip.AddrPort) (net.Conn, error
 		ctx, cancel = context.WithTimeout(ctx, e.TimeoutConnect)
 		defer cancel()
 	}
+	network, address := "tcp", peer.String()
+	if e.Socket != "" {
+		network, address = "unix", e.Socket
+	}
 	if e.Dial != nil {
-		return e.Dial(ctx, "tcp", peer.String())
+		return e.Dial(ctx, network, address)
 	}
 	var nd net.Dialer
-	return nd.DialContext(ctx, "tcp", peer.String())
+	return nd.DialContext(ctx, network, address)
+}
+
+// socketPlan is the plan of every job under Config.Socket: one hop, the socket, named
+// "unix:PATH" in the Outcomes, with no IP address (Outcome.Peer stays invalid).
+func (e *Engine) socketPlan(res *Result) (*route.Plan, string, error) {
+	name := "unix:" + e.Socket
+	res.Destination = name
+	return &route.Plan{Domain: name, Hops: []route.Hop{{Name: name, Addrs: []netip.Addr{{}}}}}, name, nil
 }

@@ -20,13 +20,14 @@ type Session struct {
 	Host     string // the server's name (MX host or relay)
 	Peer     netip.AddrPort
 	TLS      *tlspolicy.Facts // nil in clear
-	Protocol string           // "esmtp" after EHLO, "smtp" after HELO
+	Protocol string           // "esmtp" after EHLO, "smtp" after HELO, "lmtp" after LHLO
 	// AuthSkipped: the route has credentials but the server offered no mechanism that could
 	// use them, and the session went on unauthenticated (s/qmail's behaviour).
 	AuthSkipped bool
 	key         string // the pool group it belongs to
 	dest        string // the destination it was opened for (the pool's limits)
 	policy      *tlspolicy.Policy
+	eightBit    EightBit // Config.EightBit: what becomes of 8-bit messages (body.go)
 
 	pending      *pendingDot // a transaction whose final dot's reply the next one reads
 	transactions int         // transactions begun on this session
@@ -71,8 +72,8 @@ func (e *Engine) open(ctx context.Context, host string, peer netip.AddrPort, pol
 		return nil, &ConnectError{Peer: peer, Last: err}
 	}
 	c := smtp.NewClient(conn, smtp.Options{Peer: peer, Timeout: e.TimeoutRemote, Timeouts: e.Timeouts,
-		Transcript: e.Transcript, NoPipelining: e.NoPipelining, EHLOOnlyIfESMTP: e.EHLOOnlyIfESMTP})
-	s := &Session{c: c, Host: host, Peer: peer, policy: pol}
+		Transcript: e.Transcript, NoPipelining: e.NoPipelining, EHLOOnlyIfESMTP: e.EHLOOnlyIfESMTP, LMTP: e.LMTP})
+	s := &Session{c: c, Host: host, Peer: peer, policy: pol, eightBit: e.EightBit}
 	if err := e.setUp(ctx, s, pol, sp); err != nil {
 		c.Quit(ctx)
 		c.Close()
@@ -81,6 +82,9 @@ func (e *Engine) open(ctx context.Context, host string, peer netip.AddrPort, pol
 	s.Protocol = "smtp"
 	if c.Extended() {
 		s.Protocol = "esmtp"
+	}
+	if e.LMTP {
+		s.Protocol = "lmtp"
 	}
 	return s, nil
 }
@@ -191,7 +195,13 @@ func (s *Session) facts(o *outcome.Outcome) {
 // queued, if the server pipelines: when it takes the session (returns true), the next
 // transaction sends its commands right behind this dot and reads this dot's reply first
 // (RFC 2920 §3.1), and Transact waits for that reply. When next declines, or is nil, Transact
-// sends the dot and reads the reply itself; the session is then the caller's again.
+// sends the dot and reads the reply itself; the session is then the caller's again. An LMTP
+// session is never offered: it reads its replies after the dot itself, one per accepted
+// recipient, each that recipient's Outcome (lmtp.go).
+//
+// Before MAIL FROM the message is prepared for this server (body.go): sent as it is, or
+// downgraded to 7 bits as Config.EightBit says; a message that cannot be downgraded fails
+// here, with nothing sent.
 func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func(*Session) bool) (fresh bool) {
 	s.transactions++
 	res.AuthSkipped = s.AuthSkipped
@@ -216,10 +226,19 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func
 		to = append(to, rcpt)
 		idx = append(idx, i)
 	}
-	msg := job.Message
-	env := smtp.Envelope{From: job.Sender, To: to, Size: msg.WireSize(), EightBit: msg.EightBit}
+	body, err := s.prepare(s.eightBit, job.Message)
+	if err != nil {
+		// A message this server cannot take (a downgrade failure) fails before MAIL FROM; the
+		// session stays in step for the next job.
+		s.settle(ctx)
+		s.fail(res, err)
+		return false
+	}
+	// Written out here, not by a method of text: through a call, Go 1.26 moves the recipient
+	// list, which lives on the stack, to the heap (one allocation per message).
+	env := smtp.Envelope{From: job.Sender, To: to, Size: body.scan.WireSize(),
+		EightBit: body.scan.EightBit && !body.downgrade, UTF8: body.utf8}
 	var sent *smtp.Sent
-	var err error
 	if pd := s.pending; pd != nil {
 		s.pending = nil
 		sent, err = s.c.EnvelopeAfterDot(ctx, env, pd.deliver)
@@ -241,15 +260,23 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func
 		s.fail(res, err)
 		return s.untouched(sent, err)
 	}
-	if msg.Partial() {
+	if body.scan.Partial() {
 		// Nothing of the text is sent and no dot: dropping the connection makes the server
 		// discard the transaction (RFC 5321 §4.1.1.4), and no QUIT follows, as in the reference.
 		s.c.Close()
 		s.fail(res, &smtp.Error{Phase: smtp.PhaseBody, Peer: s.Peer, Err: smtp.ErrPartialLine})
 		return false
 	}
-	if err := s.c.SendBody(ctx, msg.Open()); err != nil {
+	r, sentText := body.open()
+	err = s.c.SendBody(ctx, r)
+	sentText()
+	if err != nil {
 		s.fail(res, err)
+		return false
+	}
+	if s.c.LMTP() {
+		// One reply per recipient after the dot: read here, never by the next transaction.
+		s.finishLMTP(ctx, res, idx, sent)
 		return false
 	}
 	if next != nil && s.c.Pipelining() {

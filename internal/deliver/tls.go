@@ -21,6 +21,9 @@ type TLSALookuper interface {
 // (RFC 7672 §2.2). The port is decided first, once, so that the TLSA records are those of the
 // port that is dialled (_port._tcp.host).
 func (e *Engine) policy(ctx context.Context, job *Job, dest string, hop route.Hop) (*tlspolicy.Policy, uint16, error) {
+	if e.Socket != "" {
+		return &tlspolicy.Policy{Mode: tlspolicy.Never}, 0, nil // a local socket: nothing to protect from
+	}
 	in := tlspolicy.Input{Destination: dest, ServerName: hop.Name, SenderDomain: senderDomain(job.Sender)}
 	port := hop.Port
 	if p := tlspolicy.RulePort(e.TLSDestinations, dest, in.SenderDomain); p != 0 {

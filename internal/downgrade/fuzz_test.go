@@ -3,8 +3,9 @@ package downgrade
 import (
 	"bytes"
 	"errors"
-	"math/rand"
 	"testing"
+
+	"github.com/mxout/mxout/internal/downgrade/mimetest"
 )
 
 // FuzzDowngrade: never a panic; an error is an *Error with a 5.6.x code; otherwise the output
@@ -15,10 +16,7 @@ func FuzzDowngrade(f *testing.F) {
 	f.Add([]byte("MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\npre\r\n--b\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\xff\xfe\r\n--b--\r\npost\r\n"), true)
 	f.Add([]byte("Content-Type: message/rfc822\n\nContent-Type: multipart/digest; boundary=\"x y\"\n\n--x y\n\nSubject: s\n\n\x00\x80\n--x y--\n"), false)
 	for seed := int64(1); seed <= 8; seed++ {
-		g := &gen{r: rand.New(rand.NewSource(seed)), eol: []string{"\n", "\r\n"}[seed%2], declare: seed%4 == 0}
-		var msg bytes.Buffer
-		g.message(&msg, 0)
-		f.Add(msg.Bytes(), seed%4 == 0)
+		f.Add(mimetest.NewGen(seed, []string{"\n", "\r\n"}[seed%2], seed%4 == 0).Message(), seed%4 == 0)
 	}
 	f.Fuzz(func(t *testing.T, msg []byte, small bool) {
 		opts := Options{}
@@ -65,17 +63,17 @@ func differ(t *testing.T, in, out []byte) {
 	if bytes.IndexByte(in, '\r') >= 0 {
 		return
 	}
-	a, err := readTree(in)
+	a, err := mimetest.ReadTree(in)
 	if err != nil {
 		return
 	}
-	b, err := readTree(out)
+	b, err := mimetest.ReadTree(out)
 	if err != nil {
 		t.Fatalf("go-message reads the input, not the output: %v\n%q\n%q", err, in, out)
 	}
-	dropFields(a)
-	dropFields(b)
-	if err := same(a, b, "message"); err != nil {
+	mimetest.DropFields(a)
+	mimetest.DropFields(b)
+	if err := mimetest.Same(a, b, "message"); err != nil {
 		t.Fatalf("%v\nin:  %q\nout: %q", err, in, out)
 	}
 }

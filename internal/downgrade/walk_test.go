@@ -2,127 +2,11 @@ package downgrade
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"testing"
 
-	"github.com/emersion/go-message"
+	"github.com/mxout/mxout/internal/downgrade/mimetest"
 )
-
-// node is a MIME entity as go-message reads it: what a downgrade must keep.
-type node struct {
-	typ    string
-	fields []string // every header field as "Key: raw value", but the ones a downgrade may change
-	body   []byte   // decoded body of a leaf
-	kids   []*node
-}
-
-// readTree parses a message with go-message, decoding every leaf body.
-func readTree(msg []byte) (*node, error) {
-	e, err := message.Read(bytes.NewReader(msg))
-	if err != nil && !message.IsUnknownCharset(err) {
-		return nil, fmt.Errorf("cannot read: %w", err)
-	}
-	return walk(e, "text/plain")
-}
-
-// walk reads an entity; defType is the type of one without Content-Type, which go-message
-// leaves to its caller (message/rfc822 in a digest, RFC 2046 §5.1.5).
-func walk(e *message.Entity, defType string) (*node, error) {
-	n := &node{typ: defType}
-	if e.Header.Has("Content-Type") {
-		n.typ, _, _ = e.Header.ContentType()
-	}
-	for f := e.Header.Fields(); f.Next(); {
-		switch f.Key() {
-		case "Content-Transfer-Encoding", "Mime-Version":
-			continue
-		case "Subject", "Comments", "Content-Description":
-			v, err := f.Text()
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", f.Key(), err)
-			}
-			n.fields = append(n.fields, f.Key()+": "+v)
-			continue
-		}
-		raw, _ := f.Raw()
-		if string(raw) == "Content-Type: text/plain; charset=unknown-8bit\r\n" {
-			continue // added to a pre-MIME message, whose type was text/plain already
-		}
-		n.fields = append(n.fields, string(raw))
-	}
-	if mr := e.MultipartReader(); mr != nil {
-		def := "text/plain"
-		if n.typ == "multipart/digest" {
-			def = "message/rfc822"
-		}
-		for {
-			p, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil && !message.IsUnknownCharset(err) {
-				return nil, fmt.Errorf("next part: %w", err)
-			}
-			kid, err := walk(p, def)
-			if err != nil {
-				return nil, err
-			}
-			n.kids = append(n.kids, kid)
-		}
-		return n, nil
-	}
-	if strings.EqualFold(n.typ, "message/rfc822") {
-		inner, err := message.Read(e.Body)
-		if err != nil && !message.IsUnknownCharset(err) {
-			return nil, fmt.Errorf("embedded message: %w", err)
-		}
-		kid, err := walk(inner, "text/plain")
-		if err != nil {
-			return nil, err
-		}
-		n.kids = append(n.kids, kid)
-		return n, nil
-	}
-	b, err := io.ReadAll(e.Body)
-	if err != nil {
-		return nil, fmt.Errorf("body of %s: %w", n.typ, err)
-	}
-	n.body = b
-	return n, nil
-}
-
-// dropFields forgets the fields of a tree, to compare structure and bodies only.
-func dropFields(n *node) {
-	n.fields = nil
-	for _, k := range n.kids {
-		dropFields(k)
-	}
-}
-
-// same compares two trees, naming the first difference.
-func same(a, b *node, path string) error {
-	if a.typ != b.typ {
-		return fmt.Errorf("%s: type %q became %q", path, a.typ, b.typ)
-	}
-	if strings.Join(a.fields, "|") != strings.Join(b.fields, "|") {
-		return fmt.Errorf("%s: fields\n%q\nbecame\n%q", path, a.fields, b.fields)
-	}
-	if !bytes.Equal(a.body, b.body) {
-		return fmt.Errorf("%s: body\n%q\nbecame\n%q", path, a.body, b.body)
-	}
-	if len(a.kids) != len(b.kids) {
-		return fmt.Errorf("%s: %d parts became %d", path, len(a.kids), len(b.kids))
-	}
-	for i := range a.kids {
-		if err := same(a.kids[i], b.kids[i], fmt.Sprintf("%s.%d", path, i+1)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // check7 reports an 8-bit byte, or when lines is set, a line over 998 bytes.
 func check7(out []byte, lines bool) error {
@@ -169,15 +53,15 @@ func check(msg []byte, opts Options) ([]byte, Result, error) {
 	if !res.Changed() && !bytes.Equal(out, msg) {
 		return nil, res, fmt.Errorf("output differs, result says unchanged\nin:\n%q\nout:\n%q", msg, out)
 	}
-	in, err := readTree(msg)
+	in, err := mimetest.ReadTree(msg)
 	if err != nil {
 		return nil, res, fmt.Errorf("go-message, input: %v\n%s", err, msg)
 	}
-	got, err := readTree(out)
+	got, err := mimetest.ReadTree(out)
 	if err != nil {
 		return nil, res, fmt.Errorf("go-message, output: %v\n%s", err, out)
 	}
-	if err := same(in, got, "message"); err != nil {
+	if err := mimetest.Same(in, got, "message"); err != nil {
 		return nil, res, fmt.Errorf("%v\ninput:\n%s\noutput:\n%s", err, msg, out)
 	}
 	return out, res, nil

@@ -110,7 +110,7 @@ func (o *Outcome) Describe() string {
 	case o.QMTP != nil:
 		b.WriteString("QMTP: " + OneLine(o.QMTP.String()))
 	case o.Reply != nil:
-		b.WriteString(commandOf(o.Phase))
+		b.WriteString(o.command())
 		b.WriteString(": ")
 		b.WriteString(o.ReplyText())
 		if o.Local != "" {
@@ -125,6 +125,14 @@ func (o *Outcome) Describe() string {
 		b.WriteString(": possible duplicate")
 	}
 	return b.String()
+}
+
+// command names the command the deciding reply answered: commandOf, with LHLO for LMTP.
+func (o *Outcome) command() string {
+	if o.Phase == smtp.PhaseHello && o.Protocol == "lmtp" {
+		return "LHLO"
+	}
+	return commandOf(o.Phase)
 }
 
 // commandOf names the command a phase's reply answers, as the status lines show it.

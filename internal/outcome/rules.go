@@ -30,6 +30,7 @@ const (
 	TooBig                            // larger than the server's SIZE
 	NeedsSMTPUTF8                     // a non-ASCII address and no SMTPUTF8
 	Needs8Bit                         // 8-bit headers for a 7-bit server without SMTPUTF8: no downgrade possible
+	NeedsUTF8Header                   // UTF-8 header fields only SMTPUTF8 could carry (RFC 6531's X.6.9)
 	PartialLine                       // the message does not end with a line ending
 	BadRecipient                      // a recipient that cannot be written as an RFC 5321 path
 	BadSender                         // a sender that cannot be written as an RFC 5321 path
@@ -65,6 +66,7 @@ var kinds = map[Kind]struct {
 	TooBig:            {Failed, "5.3.4"},
 	NeedsSMTPUTF8:     {Failed, "5.6.7"},
 	Needs8Bit:         {Failed, "5.6.3"},
+	NeedsUTF8Header:   {Failed, "5.6.9"},
 	PartialLine:       {Failed, "5.6.2"},
 	BadRecipient:      {Failed, "5.1.3"},
 	BadSender:         {Failed, "5.1.7"},

@@ -31,6 +31,10 @@ type Options struct {
 	// EHLOOnlyIfESMTP sends HELO at once unless the greeting says "ESMTP" (ZMailer's -E), for
 	// servers that mishandle EHLO.
 	EHLOOnlyIfESMTP bool
+	// LMTP speaks LMTP (RFC 2033, lmtp.go): LHLO instead of EHLO, with no HELO fallback, and
+	// the envelope pipelined whether or not the server announces PIPELINING, which every LMTP
+	// server must support. The replies after the final dot are read with DotReplies.
+	LMTP bool
 }
 
 // Timeouts are per-phase limits, each for one read of a reply or one write, as Postfix's
@@ -155,9 +159,12 @@ func (c *Client) Greeting(ctx context.Context) (Reply, error) {
 // Hello sends EHLO and, if the server refuses it, HELO (RFC 5321 §4.1.4, qmail-remote contract
 // decision 2). Only 250 is success. On success Extensions holds what EHLO announced. A 421 to
 // EHLO means the server is closing the channel (RFC 5321 §3.8): no HELO follows, and the error
-// holds the 421.
+// holds the 421. Under Options.LMTP it sends LHLO instead, with no fallback (lmtp.go).
 func (c *Client) Hello(ctx context.Context, name string) error {
 	c.ext, c.esmtp = Extensions{}, false
+	if c.opt.LMTP {
+		return c.lhlo(ctx, name)
+	}
 	if c.opt.EHLOOnlyIfESMTP && !c.greetsESMTP() {
 		return c.helo(ctx, name)
 	}
@@ -194,8 +201,11 @@ func (c *Client) greetsESMTP() bool {
 }
 
 // Pipelining reports whether commands may be sent in groups: the server offers PIPELINING
-// (RFC 2920) and Options.NoPipelining is not set.
-func (c *Client) Pipelining() bool { return c.ext.Has("PIPELINING") && !c.opt.NoPipelining }
+// (RFC 2920), or the session is LMTP, whose servers must (RFC 2033 §5), and Options.NoPipelining
+// is not set.
+func (c *Client) Pipelining() bool {
+	return (c.ext.Has("PIPELINING") || c.opt.LMTP) && !c.opt.NoPipelining
+}
 
 // codeClosing is the reply of a server that is shutting the transmission channel down
 // (RFC 5321 §3.8, §4.2.3).

@@ -21,6 +21,9 @@ type Envelope struct {
 	To       []string // forward paths; each must pass ValidRecipient
 	Size     int64    // message size on the wire, declared with SIZE= when the server offers SIZE; 0 = unknown
 	EightBit bool     // the text has 8-bit bytes: BODY=8BITMIME when offered (RFC 6152 §3)
+	// UTF8 declares SMTPUTF8 even when every address is ASCII: the text has UTF-8 header
+	// fields (RFC 6531 §3.4). Without SMTPUTF8 at the server it fails as a non-ASCII address does.
+	UTF8 bool
 }
 
 // Sent holds the replies of a transaction's envelope, as far as they were read.
@@ -86,7 +89,7 @@ func (c *Client) envelope(ctx context.Context, env Envelope, dot func(Reply, err
 
 // mailCommand builds MAIL FROM with its parameters, or refuses locally.
 func (c *Client) mailCommand(env Envelope) (string, error) {
-	utf8 := !ASCII(env.From)
+	utf8 := !ASCII(env.From) || env.UTF8
 	for _, to := range env.To {
 		if !ValidRecipient(to) {
 			return "", &Error{Phase: PhaseRcpt, Peer: c.opt.Peer, Err: ErrAddress}

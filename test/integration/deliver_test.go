@@ -64,7 +64,7 @@ func TestDeliverExitCodes(t *testing.T) {
 		{name: "64 no sender", args: append(toPeer, "x@example.test"), exit: 64, diag: "mxout deliver: -f SENDER is required"},
 		{name: "64 -d and -F", args: append(toPeer, "-d", "example.test", "-f", sender, "x@example.test"), exit: 64},
 		{name: "64 no recipient", args: append(toPeer, "-f", sender), exit: 64},
-		{name: "64 LMTP not yet", args: append(toPeer, "-M", "-f", sender, "x@example.test"), exit: 64, diag: "mxout deliver: -M: LMTP is not in this build yet"},
+		{name: "64 -7 with -8", args: append(toPeer, "-7", "-8", "-f", sender, "x@example.test"), exit: 64, diag: "mxout deliver: -7 and -8 exclude each other"},
 		{name: "65 partial last line", args: append(toPeer, "-f", sender, "x@example.test"), msg: "Subject: partial\n\nno line end",
 			exit: 65, statuses: []string{"error"}, diag: "5.6.2 x@example.test: "},
 		{name: "78 unreadable control directory", args: []string{"-C", "/nonexistent/mxout", "-f", sender, "x@example.test"},
