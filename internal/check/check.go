@@ -146,7 +146,7 @@ func (c *checker) host(ctx context.Context, dest string, hop route.Hop) Host {
 		h.DNSSEC = Secure
 	}
 	c.tlsa.take() // forget lookups of earlier hops
-	pol, port, perr := c.engine.HopPolicy(ctx, dest, "", hop)
+	pol, port, perr := c.engine.HopPolicy(ctx, dest, "", hop, nil)
 	looked, used := c.tlsa.take()
 	h.Policy = &Policy{Port: port}
 	if perr != nil {

@@ -177,6 +177,15 @@ func (p *Policy) Name() string {
 	return p.Mode.String()
 }
 
+// TLSAName is the name the TLSA records that decide were found at: the CNAME-expanded name
+// of an alias, else the server name. It is DANE's policy domain in TLS-RPT (RFC 8460 §3).
+func (p *Policy) TLSAName() string {
+	if p.tlsaName != "" {
+		return p.tlsaName
+	}
+	return p.serverName
+}
+
 // MTASTS reports whether an MTA-STS enforce policy applies to the hop (TLS mandatory, the
 // Web PKI and the MX host name checked on top of Require).
 func (p *Policy) MTASTS() bool { return p.sts }
