@@ -18,6 +18,7 @@ import (
 	"github.com/mxout/mxout/internal/dns"
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
+	"github.com/mxout/mxout/internal/state"
 	"github.com/mxout/mxout/internal/transcript"
 )
 
@@ -39,6 +40,8 @@ type Flags struct {
 	Verbose      bool   // -v
 	DNS          string // --dns
 	NoClearRetry bool   // --no-clear-retry
+	StateDir     string // --state-dir
+	NoMTASTS     bool   // --no-mta-sts
 }
 
 // Register adds the shared flags to fs.
@@ -59,6 +62,8 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.Verbose, "v", false, "more log output on stderr")
 	fs.StringVar(&f.DNS, "dns", "", "DNS servers `ip:port,...` (default $MXOUT_DNS, else /etc/resolv.conf)")
 	fs.BoolVar(&f.NoClearRetry, "no-clear-retry", false, "after a failed TLS handshake under an opportunistic policy, do not retry in clear")
+	fs.StringVar(&f.StateDir, "state-dir", "", "state `DIR` for the MTA-STS policy cache and TLS-RPT results (default $MXOUT_STATE, else "+state.Default+"; MTA-STS is off when the default is missing or not writable)")
+	fs.BoolVar(&f.NoMTASTS, "no-mta-sts", false, "do not apply MTA-STS policies and record nothing for TLS-RPT")
 }
 
 // Timeouts are the per-phase timeouts of -T. Zero values keep the defaults.
@@ -191,6 +196,11 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 			Resolver: resolver, Port: port, NoMX: f.NoMX, Interleave: !f.PreferIPv6,
 		},
 	}
+	if dir, ok, err := f.stateDir(getenv); err != nil {
+		return nil, err
+	} else if ok {
+		cfg.MTASTS, cfg.TLSReport = state.MTASTS(dir, resolver), state.TLSRPT(dir)
+	}
 	var more, not []netip.Prefix
 	if ctl != nil {
 		cfg.Routes = ctl.SMTPRoutes
@@ -217,6 +227,36 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 	}
 	s.Engine = deliver.New(cfg)
 	return s, nil
+}
+
+// StateDirectory is the state directory the flags and the environment name: --state-dir,
+// else $MXOUT_STATE, else state.Default. explicit says whether the user named it.
+func (f *Flags) StateDirectory(getenv func(string) string) (dir string, explicit bool) {
+	switch {
+	case f.StateDir != "":
+		return f.StateDir, true
+	case getenv("MXOUT_STATE") != "":
+		return getenv("MXOUT_STATE"), true
+	}
+	return state.Default, false
+}
+
+// stateDir decides whether MTA-STS and TLS-RPT are on, and with which directory: on unless
+// --no-mta-sts, when the directory is usable. A directory the user named that is not usable
+// is a configuration error; a missing default only switches them off, so that mxout works
+// out of the box without root.
+func (f *Flags) stateDir(getenv func(string) string) (string, bool, error) {
+	if f.NoMTASTS {
+		return "", false, nil
+	}
+	dir, explicit := f.StateDirectory(getenv)
+	if state.Usable(dir) {
+		return dir, true, nil
+	}
+	if explicit {
+		return "", false, &ConfigError{fmt.Errorf("state directory %s: missing or not writable (create it, or --no-mta-sts)", dir)}
+	}
+	return "", false, nil
 }
 
 func (f *Flags) port(getenv func(string) string) (uint16, error) {

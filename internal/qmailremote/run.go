@@ -15,6 +15,7 @@ import (
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/report"
 	"github.com/mxout/mxout/internal/route"
+	"github.com/mxout/mxout/internal/state"
 )
 
 // DefaultHome is where qmail lives unless QMAILHOME says otherwise.
@@ -70,8 +71,25 @@ func Report(ctx context.Context, args []string, stdin io.Reader, getenv func(str
 		},
 		Transcript: transcript,
 	})
+	if dir := stateDir(home, getenv); state.Usable(dir) {
+		e.MTASTS, e.TLSReport = state.MTASTS(dir, resolver), state.TLSRPT(dir)
+	}
 	job := &deliver.Job{Host: args[0], Sender: args[1], Recipients: args[2:], Message: msg}
 	return report.Qmail(e.Deliver(ctx, job))
+}
+
+// stateDir is qmail-remote's state directory: $MXOUT_STATE, else QMAILHOME/mxout. MTA-STS
+// and TLS-RPT are on when it exists and qmailr may write in it (one access(2) at start-up);
+// MXOUT_STATE=off switches them off.
+func stateDir(home string, getenv func(string) string) string {
+	switch v := getenv("MXOUT_STATE"); v {
+	case "":
+		return state.QmailDir(home)
+	case "off":
+		return ""
+	default:
+		return v
+	}
 }
 
 // atLeastOneSecond keeps a timeout of 0 from meaning "no limit" to the deliverer: every read and
@@ -124,6 +142,15 @@ func (l *lazyResolver) LookupIP(ctx context.Context, name string) ([]netip.Addr,
 		return nil, dns.Result{}, errors.Join(dns.ErrTemporary, err)
 	}
 	return r.LookupIP(ctx, name)
+}
+
+// LookupTXT implements state.Resolver (the _mta-sts record).
+func (l *lazyResolver) LookupTXT(ctx context.Context, name string) ([]string, dns.Result, error) {
+	r, err := l.get()
+	if err != nil {
+		return nil, dns.Result{}, errors.Join(dns.ErrTemporary, err)
+	}
+	return r.LookupTXT(ctx, name)
 }
 
 // LookupTLSA implements deliver.TLSALookuper.
