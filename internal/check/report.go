@@ -85,13 +85,13 @@ type Host struct {
 	AddressError string `json:"address_error,omitempty"`
 	// DNSSEC is Secure when the MX answer and this host's address answer both were (the
 	// condition for DANE, RFC 7672 §2.2.1), else Insecure.
-	DNSSEC    string    `json:"dnssec"`
-	TLSA      *TLSA     `json:"tlsa"`   // null when no TLSA lookup was made (no address, or an address literal)
+	DNSSEC string `json:"dnssec"`
+	TLSA   *TLSA  `json:"tlsa"` // null when no TLSA lookup was made (no address, or an address literal)
 	// MTASTSMatch: the host matches an mx pattern of the MTA-STS policy (RFC 8461 §4.1); null
 	// when no policy in testing or enforce mode applies.
-	MTASTSMatch *bool `json:"mta_sts_match"`
-	Policy    *Policy   `json:"policy"` // null when the host is not planned
-	Addresses []Address `json:"addresses"`
+	MTASTSMatch *bool     `json:"mta_sts_match"`
+	Policy      *Policy   `json:"policy"` // null when the host is not planned
+	Addresses   []Address `json:"addresses"`
 }
 
 // TLSA is the answer for _port._tcp.host.
