@@ -152,7 +152,11 @@ func (e *UsageError) Error() string { return e.Msg }
 // Setup is a configured engine and what must be released after it.
 type Setup struct {
 	Engine *deliver.Engine
-	closer []io.Closer
+	// Resolver is the engine's DNS; StateDir the state directory in use, "" when MTA-STS and
+	// TLS-RPT are off. mxout tlsrpt reads both.
+	Resolver *dns.Resolver
+	StateDir string
+	closer   []io.Closer
 }
 
 // Close releases the transcript file.
@@ -200,7 +204,9 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		return nil, err
 	} else if ok {
 		cfg.MTASTS, cfg.TLSReport = state.MTASTS(dir, resolver), state.TLSRPT(dir)
+		s.StateDir = dir
 	}
+	s.Resolver = resolver
 	var more, not []netip.Prefix
 	if ctl != nil {
 		cfg.Routes = ctl.SMTPRoutes
