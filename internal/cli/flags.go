@@ -355,3 +355,24 @@ func IsConfig(err error) bool {
 	var c *ConfigError
 	return errors.As(err, &c)
 }
+
+// Parse sets usage as fs's usage text (before the flag list), parses args and handles -V. It
+// returns done with the exit status when the command ends here: after --help (0), a bad flag
+// (64) or -V (0, the version printed on stdout).
+func (f *Flags) Parse(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer, version string) (exit int, done bool) {
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0, true
+		}
+		return 64, true
+	}
+	if f.Version {
+		fmt.Fprintln(stdout, "mxout", version)
+		return 0, true
+	}
+	return 0, false
+}

@@ -47,19 +47,8 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string, v
 	dayFlag := fs.String("day", "", "the UTC day to report, `YYYY-MM-DD` (default: yesterday)")
 	dryRun := fs.String("dry-run", "", "write the reports (.json.gz, .eml) into `DIR` instead of sending them; prune nothing")
 	keep := fs.Int("keep", 7, "keep recorded results this many `DAYS` (for runs repeated after a failure)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return report.ExitOK
-		}
-		return report.ExitUsage
-	}
-	if f.Version {
-		fmt.Fprintln(stdout, "mxout", version)
-		return report.ExitOK
+	if exit, done := f.Parse(fs, args, usage, stdout, stderr, version); done {
+		return exit
 	}
 	fail := func(code int, format string, a ...any) int {
 		fmt.Fprintf(stderr, "mxout tlsrpt: "+format+"\n", a...)
