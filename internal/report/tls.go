@@ -25,6 +25,8 @@ func tlsName(v tlspolicy.Verified) string {
 		return "TLS (CERT pinning)"
 	case tlspolicy.VerifiedDANEEE, tlspolicy.VerifiedDANETA:
 		return "TLS (TLSA validated)"
+	case tlspolicy.VerifiedMTASTS:
+		return "TLS (MTA-STS validated)"
 	}
 	return "TLS"
 }
