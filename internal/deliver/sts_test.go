@@ -2,6 +2,8 @@ package deliver
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"net/netip"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"github.com/mxout/mxout/internal/outcome"
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/smtptest"
+	"github.com/mxout/mxout/internal/tlspolicy"
 	"github.com/mxout/mxout/internal/tlsrpt"
 )
 
@@ -170,5 +173,73 @@ func TestSTSFetchFailureRecorded(t *testing.T) {
 	}
 	if len(rec.all) != 1 || rec.all[0].Failure.ResultType != tlsrpt.STSPolicyFetchError || rec.all[0].Policy.Domain != "example.test" {
 		t.Errorf("recorded %+v", rec.all)
+	}
+}
+
+// tlsDelivery offers STARTTLS, takes it and delivers.
+const tlsDelivery = `
+< 220 c
+> EHLO helo.test
+< 250-c
+< 250 STARTTLS
+> STARTTLS
+< 220 go ahead
+! starttls
+> EHLO helo.test
+< 250 c
+> MAIL FROM:<s@example.org>
+< 250 ok
+> RCPT TO:<a@example.test>
+< 250 ok
+> DATA
+< 354 go
+! data
+< 250 2.0.0 queued
+> QUIT`
+
+// TestSTSEnforceVerifies: under enforce the MX certificate must chain to STSRoots and name the
+// MX host. A certificate for another name fails the hop temporarily, and the plaintext retry
+// that ClearAfterTLSFailure allows for opportunistic hops never happens: the address is dialled
+// once. A certificate for the host delivers, verified as mta-sts, recorded as a success.
+func TestSTSEnforceVerifies(t *testing.T) {
+	for _, tc := range []struct {
+		name, certName string
+		delivered      bool
+		recorded       string
+	}{
+		{"wrong name", "other.example.test", false, "sts:c.example.test:certificate-host-mismatch"},
+		{"right name", "c.example.test", true, "sts:ok"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cert := smtptest.NewCert(t, tc.certName)
+			script := tlsDelivery
+			if !tc.delivered {
+				script = "< 220 c\n> EHLO helo.test\n< 250-c\n< 250 STARTTLS\n> STARTTLS\n< 220 go ahead\n! starttls\n! expect-eof"
+			}
+			srv := smtptest.StartOpts(t, smtptest.Options{TLS: &tls.Config{Certificates: []tls.Certificate{cert.Leaf}}}, script)
+			d := &dialer{to: map[string]string{"192.0.2.4:25": srv.Addr()}}
+			e := deliverer(mxDNS, d)
+			rec := &results{}
+			e.MTASTS, e.TLSReport = &fakeSTS{p: stsPolicy(t, "version: STSv1\nmode: enforce\nmx: c.example.test\nmax_age: 86400\n")}, rec
+			e.STSRoots = x509.NewCertPool()
+			e.STSRoots.AddCert(cert.CA)
+			e.ClearAfterTLSFailure = true
+			res := e.Deliver(t.Context(), newJob(t))
+			if res.Delivered() != tc.delivered {
+				t.Fatalf("delivered %v: %+v", res.Delivered(), res.Message)
+			}
+			if tc.delivered && (res.Message.TLS == nil || res.Message.TLS.Verified != tlspolicy.VerifiedMTASTS) {
+				t.Errorf("TLS facts %+v", res.Message.TLS)
+			}
+			if !tc.delivered && (res.Message.Status != outcome.Deferred || res.Message.DSN != "4.7.5") {
+				t.Errorf("outcome %s %s", res.Message.Status, res.Message.DSN)
+			}
+			if got := strings.Join(d.tried, " "); got != "192.0.2.4:25" {
+				t.Errorf("dialled %s; want c.example.test once", got)
+			}
+			if got := rec.summary(); got != "sts:a.example.test:validation-failure sts:b.example.test:validation-failure "+tc.recorded {
+				t.Errorf("recorded %s", got)
+			}
+		})
 	}
 }
