@@ -176,26 +176,9 @@ func TestSTSFetchFailureRecorded(t *testing.T) {
 	}
 }
 
-// tlsDelivery offers STARTTLS, takes it and delivers.
-const tlsDelivery = `
-< 220 c
-> EHLO helo.test
-< 250-c
-< 250 STARTTLS
-> STARTTLS
-< 220 go ahead
-! starttls
-> EHLO helo.test
-< 250 c
-> MAIL FROM:<s@example.org>
-< 250 ok
-> RCPT TO:<a@example.test>
-< 250 ok
-> DATA
-< 354 go
-! data
-< 250 2.0.0 queued
-> QUIT`
+// tlsDelivery is success after STARTTLS.
+var tlsDelivery = strings.Replace(success, "< 250 c\n",
+	"< 250-c\n< 250 STARTTLS\n> STARTTLS\n< 220 go ahead\n! starttls\n> EHLO helo.test\n< 250 c\n", 1)
 
 // TestSTSEnforceVerifies: under enforce the MX certificate must chain to STSRoots and name the
 // MX host. A certificate for another name fails the hop temporarily, and the plaintext retry
