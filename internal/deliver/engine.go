@@ -117,7 +117,7 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, jo
 			e.reportHop(sts, hop, name, netip.AddrPort{}, nil, err, nil, nil)
 			// A hop whose TLS requirements cannot be settled is not tried (fail closed). One
 			// that MTA-STS does not allow is reported only when no other hop was tried.
-			if !stsRefused(err) || last == nil {
+			if !stsRefused(err) || last == nil || stsRefused(last) {
 				last, lastHost = err, name
 			}
 			continue

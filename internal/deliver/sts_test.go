@@ -109,7 +109,7 @@ func TestSTSEnforceNoHostLeft(t *testing.T) {
 		t.Errorf("dialled %v", d.tried)
 	}
 	o := res.Recipients[0]
-	if o.Status != outcome.Deferred || o.DSN != "4.4.4" || !strings.Contains(o.Local, "MTA-STS") {
+	if o.Status != outcome.Deferred || o.DSN != "4.4.4" || !strings.Contains(o.Local, "MTA-STS") || !strings.Contains(o.Local, "c.example.test") {
 		t.Errorf("outcome %s %s %q; want deferred 4.4.4 naming MTA-STS", o.Status, o.DSN, o.Local)
 	}
 }
