@@ -13,6 +13,7 @@ import (
 	"github.com/mxout/mxout/internal/cli"
 	"github.com/mxout/mxout/internal/mtasts"
 	"github.com/mxout/mxout/internal/report"
+	"github.com/mxout/mxout/internal/state"
 	"github.com/mxout/mxout/internal/tlsrpt"
 )
 
@@ -95,6 +96,7 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string, v
 		Options: o,
 		From:    *from,
 		Mail:    EngineMail(setup.Engine),
+		Dial:    state.DialVia(setup.Resolver),
 		SentDir: filepath.Join(setup.StateDir, "tlsrpt", "sent"),
 		DryRun:  *dryRun,
 		Log:     stdout,

@@ -7,9 +7,11 @@ package tlsrptfront
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,9 +38,12 @@ type Sender struct {
 	From    string // the envelope sender and From: of report mail
 	// Mail delivers one message to one address; nil only with DryRun.
 	Mail func(ctx context.Context, from, to string, msg []byte) error
-	// HTTP posts reports to https: URIs; nil means a client that follows no redirect and uses
-	// the system roots, bounded by postTimeout.
+	// HTTP posts reports to https: URIs; nil means a client that follows no redirect, uses no
+	// proxy and the system roots, bounded by postTimeout, and dials with Dial.
 	HTTP *http.Client
+	// Dial opens the connections of the default HTTP client; nil means a net.Dialer (Go's
+	// resolver). The command gives it the delivery resolver (state.DialVia).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// SentDir holds one empty file per report and address already sent, so that a run
 	// repeated after a partial failure sends only what is missing; "" keeps no record.
 	SentDir string
@@ -169,7 +174,16 @@ func (s *Sender) client() *http.Client {
 	if s.HTTP != nil {
 		return s.HTTP
 	}
+	tr := &http.Transport{
+		Proxy:                  nil,
+		DialContext:            s.Dial,
+		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:    postTimeout,
+		DisableKeepAlives:      true,
+		MaxResponseHeaderBytes: 16 << 10,
+	}
 	return &http.Client{
+		Transport:     tr,
 		Timeout:       postTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

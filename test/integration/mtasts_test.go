@@ -327,12 +327,53 @@ func TestTLSRPTReportDelivered(t *testing.T) {
 		t.Errorf("failure details %+v", pol.FailureDetails)
 	}
 
+	// sts-badcert.insecure.test also publishes an https: rua, on the policy host: its report was
+	// POSTed there as application/tlsrpt+gzip.
+	posted := postedReport(t, submitter)
+	if len(posted.Policies) != 1 || posted.Policies[0].Policy.Domain != "sts-badcert.insecure.test" ||
+		posted.Policies[0].Summary.Failure == nil || *posted.Policies[0].Summary.Failure != 1 {
+		t.Errorf("posted report %+v", posted)
+	}
+	if !strings.Contains(string(out), "sts-badcert.insecure.test https://mta-sts.sts-badcert.insecure.test/tlsrpt: sent") {
+		t.Errorf("mxout tlsrpt said:\n%s", out)
+	}
+
 	// A second run sends nothing again.
 	cmd = exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
 	cmd.Env = append(cleanEnv(), "SSL_CERT_FILE="+caFile(t))
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "already sent") || strings.Contains(string(out), ": sent") {
 		t.Errorf("second run: %v\n%s", err, out)
 	}
+}
+
+// postedReport finds the report from submitter among those the policy host received.
+func postedReport(t *testing.T, submitter string) tlsrptReport {
+	t.Helper()
+	dir := filepath.Join(peersDir(t), "mta-sts", "reports")
+	names, _ := filepath.Glob(filepath.Join(dir, "*.json.gz"))
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			continue
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			continue
+		}
+		js, err := io.ReadAll(zr)
+		if err != nil || !bytes.Contains(js, []byte("@"+submitter+`"`)) {
+			continue
+		}
+		var rep tlsrptReport
+		dec := json.NewDecoder(bytes.NewReader(js))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rep); err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+		return rep
+	}
+	t.Fatalf("no report from %s in %s", submitter, dir)
+	return tlsrptReport{}
 }
 
 // waitReport waits for the report mail of domain from submitter in the peer's maildir.

@@ -6,7 +6,8 @@
 # no port override: the tests exercise the code path real deliveries take (needs root, as every peer).
 # Its certificate (STATE_DIR/tls/mta-sts.pem, key mta-sts.key) is signed by postfix.sh's test CA: run
 # postfix.sh first. Clients trust that CA through SSL_CERT_FILE=STATE_DIR/tls/ca.pem.
-# Policies: STATE_DIR/mta-sts/policies/<domain>.txt (listed in README.md). Prints the server's PID,
+# Policies: STATE_DIR/mta-sts/policies/<domain>.txt (listed in README.md). It also takes TLS-RPT reports
+# POSTed to https://mta-sts.<domain>/tlsrpt into STATE_DIR/mta-sts/reports/. Prints the server's PID,
 # also kept in STATE_DIR/pids/mtasts.pid for stop.sh.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,7 +19,7 @@ command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
 peers_install openssl
 
 peers_stop_old "$D" mtasts policyserver
-mkdir -p "$M/policies" "$D/pids"
+mkdir -p "$M/policies" "$M/reports" "$D/pids"
 
 # The policy domains; each gets the name mta-sts.<domain> in the certificate.
 DOMAINS="sts-enforce sts-wild sts-nomatch sts-badcert sts-testing sts-strip sts-oversize sts-slow sts-redirect sts-none"
@@ -55,7 +56,7 @@ policy sts-none none                              # mode none: as if no policy
 
 go build -C "$here/../.." -o "$M/policyserver" ./test/peers/policyserver
 setsid "$M/policyserver" -listen "$HTTPS_ADDR" -cert "$T/mta-sts.pem" -key "$T/mta-sts.key" -dir "$M/policies" \
-  </dev/null >"$M/policyserver.log" 2>&1 &
+  -reports "$M/reports" </dev/null >"$M/policyserver.log" 2>&1 &
 echo $! >"$D/pids/mtasts.pid"
 peers_wait_port "${HTTPS_ADDR##*:}" "$M/policyserver.log"
 cat "$D/pids/mtasts.pid"
