@@ -67,6 +67,7 @@ const DefaultWalkLimit = 15 * time.Minute
 // runs many jobs over sessions it keeps.
 type Engine struct {
 	Config
+	stsMemo stsMemo // recent MTA-STS states per domain (LookupSTS)
 }
 
 // New returns an engine for cfg.

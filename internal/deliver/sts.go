@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mxout/mxout/internal/dane"
@@ -56,13 +57,58 @@ func (e *Engine) LookupSTS(ctx context.Context, host string) *STS {
 			return nil
 		}
 	}
+	now := time.Now()
+	if st := e.stsMemo.get(dest, now); st != nil {
+		return st
+	}
 	p, src, err := e.MTASTS.Get(ctx, dest)
 	st := &STS{Domain: dest, Policy: p, Source: src, Err: err}
 	if t := fetchFailure(err); t != "" {
 		e.record(tlsrpt.Result{Policy: tlsrpt.Policy{Type: tlsrpt.PolicySTS, Domain: dest},
 			Failure: &tlsrpt.Failure{ResultType: t, AdditionalInfo: err.Error()}})
 	}
+	if ctx.Err() == nil { // an answer cut short by the caller is not the domain's
+		e.stsMemo.put(dest, st, now)
+	}
 	return st
+}
+
+// stsMemoTTL is how long a process that delivers many messages (mxout transport) reuses the
+// MTA-STS state of a domain before it asks again: one TXT lookup and one cache read per domain
+// and minute instead of per message. Short enough that a changed policy id is seen soon (RFC
+// 8461 §5.1 wants the record checked when sending); a one-shot qmail-remote never reuses it.
+const stsMemoTTL = time.Minute
+
+// stsMemoMax bounds the memo; when full it is emptied (a cheap bound for a rare case).
+const stsMemoMax = 10000
+
+// stsMemo remembers recent STS states per domain. The zero value is ready to use.
+type stsMemo struct {
+	mu sync.Mutex
+	m  map[string]stsMemoEntry
+}
+
+type stsMemoEntry struct {
+	st      *STS
+	expires time.Time
+}
+
+func (m *stsMemo) get(domain string, now time.Time) *STS {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.m[domain]; ok && now.Before(e.expires) {
+		return e.st
+	}
+	return nil
+}
+
+func (m *stsMemo) put(domain string, st *STS, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil || len(m.m) >= stsMemoMax {
+		m.m = map[string]stsMemoEntry{}
+	}
+	m.m[domain] = stsMemoEntry{st: st, expires: now.Add(stsMemoTTL)}
 }
 
 // effect is what the state asks of one MX host; nil when there is no state.

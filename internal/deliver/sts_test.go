@@ -96,6 +96,13 @@ func TestSTSEnforce(t *testing.T) {
 	if strings.Join(sts.asked, " ") != "example.test" {
 		t.Errorf("Get called for %q; want once for example.test", sts.asked)
 	}
+	// A second delivery within a minute reuses the state: no second lookup.
+	srv2 := smtptest.Start(t, noSTARTTLS)
+	d.to["192.0.2.4:25"] = srv2.Addr()
+	e.Deliver(t.Context(), newJob(t))
+	if len(sts.asked) != 1 {
+		t.Errorf("Get called %d times for two deliveries within a minute", len(sts.asked))
+	}
 }
 
 // TestSTSEnforceNoHostLeft: a policy that allows none of the MX hosts sends nothing anywhere
@@ -129,6 +136,8 @@ func TestSTSTesting(t *testing.T) {
 	// The same with a host the policy lists: the session in clear is the failure.
 	srv2 := smtptest.Start(t, success)
 	d.to["192.0.2.1:25"] = srv2.Addr()
+	e = deliverer(mxDNS, d) // a new engine: the first remembers the first policy for a minute
+	e.TLSReport = rec
 	e.MTASTS = &fakeSTS{p: stsPolicy(t, "version: STSv1\nmode: testing\nmx: *.example.test\nmax_age: 86400\n")}
 	if res := e.Deliver(t.Context(), newJob(t)); !res.Delivered() {
 		t.Fatalf("not delivered: %+v", res.Message)
