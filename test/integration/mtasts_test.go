@@ -436,3 +436,26 @@ func reportOf(t *testing.T, raw []byte) tlsrptReport {
 		return rep
 	}
 }
+
+// TestMTASTSCachedPolicyOutlivesPolicyHost: the cache holds an enforce policy for
+// sts-nopolicy.insecure.test, fetched two days ago (due for a refresh, far from expiry), and
+// its policy host is gone (no address). qmail-remote still enforces the cached policy, which
+// allows no MX host: nothing is sent, the failed refresh and the refusal are recorded.
+func TestMTASTSCachedPolicyOutlivesPolicyHost(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p, err := mtasts.ParsePolicy([]byte("version: STSv1\nmode: enforce\nmx: mx.elsewhere.test\nmax_age: 604800\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetched := time.Now().Add(-48 * time.Hour)
+	c := &mtasts.Cache{Dir: filepath.Join(dir, "mta-sts")}
+	if err := c.Put(&mtasts.Entry{Domain: "sts-nopolicy.insecure.test", ID: "1", Fetched: fetched, Expires: fetched.Add(p.MaxAge), Policy: p}); err != nil {
+		t.Fatal(err)
+	}
+	reports := stsDelivery(t, "sts-nopolicy.insecure.test", dir, "tina@example.test").run(t, message(newMessageID(t), "x", "must wait\n"))
+	wantZ(t, reports, "No MX host of sts-nopolicy.insecure.test is allowed by its MTA-STS policy")
+	if got := summary(recorded(t, dir)); got != "sts-nopolicy.insecure.test:sts-policy-fetch-error sts-nopolicy.insecure.test:validation-failure" {
+		t.Errorf("recorded %s", got)
+	}
+}
