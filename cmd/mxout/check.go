@@ -14,14 +14,17 @@ import (
 
 	"github.com/mxout/mxout/internal/check"
 	"github.com/mxout/mxout/internal/dns"
+	"github.com/mxout/mxout/internal/mtasts"
 	"github.com/mxout/mxout/internal/report"
+	"github.com/mxout/mxout/internal/state"
 )
 
 const checkUsage = `usage: mxout check [flags] DOMAIN
 
 Diagnoses the delivery of mail to DOMAIN without sending any: MX records and their DNSSEC
 status, each host's addresses and TLSA records, and for each address the greeting, the
-extensions, STARTTLS and the certificate (chain, names, expiry, CA, DANE), then what mxout
+extensions, STARTTLS and the certificate (chain, names, expiry, CA, DANE), the MTA-STS record
+and policy and whether each MX host matches it, then what mxout
 would do (the TLS policy, delivered or not and why). Every session ends with QUIT after EHLO.
 
 Exit status: 0 a delivery would go through, 1 it would not (deferred or bounced), 64 bad
@@ -39,6 +42,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	dnsList := fs.String("dns", "", "resolver `ip:port`, comma-separated (default $MXOUT_DNS, else /etc/resolv.conf)")
 	helo := fs.String("h", "", "EHLO `name` (default: this machine's host name)")
 	timeout := fs.Duration("timeout", 30*time.Second, "bound on each connect and each reply")
+	stateDir := fs.String("state-dir", "", "state `DIR` whose MTA-STS policy cache the deliveries use (default $MXOUT_STATE, else "+state.Default+"; without one, policies are fetched and not kept)")
+	noSTS := fs.Bool("no-mta-sts", false, "do not check MTA-STS (as deliveries with --no-mta-sts)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, checkUsage)
 		fs.PrintDefaults()
@@ -63,6 +68,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		if o.Resolver, err = dns.FromList(os.Getenv("MXOUT_DNS")); err != nil {
 			fmt.Fprintln(stderr, "mxout check:", err)
 			return report.ExitConfig
+		}
+	}
+	if !*noSTS {
+		if r, ok := o.Resolver.(state.Resolver); ok {
+			o.MTASTS = stsResolver(*stateDir, os.Getenv("MXOUT_STATE"), r)
 		}
 	}
 	rep := check.Run(context.Background(), domains[0], o)
@@ -154,4 +164,22 @@ func resolverFor(list string) (*dns.Resolver, error) {
 		r.Servers = append(r.Servers, ap.String())
 	}
 	return r, nil
+}
+
+// stsResolver is the MTA-STS resolver of the deliveries: on the state directory's cache when
+// it is usable (so check sees the policy a delivery would apply, cached or not), else without
+// a cache (the policy as published now).
+func stsResolver(flagDir, envDir string, r state.Resolver) *mtasts.Resolver {
+	dir := flagDir
+	if dir == "" {
+		dir = envDir
+	}
+	if dir == "" {
+		dir = state.Default
+	}
+	res := state.MTASTS(dir, r)
+	if !state.Usable(dir) {
+		res.Cache = nil
+	}
+	return res
 }

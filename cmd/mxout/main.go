@@ -4,6 +4,7 @@
 //	mxout deliver     one message on stdin (Postfix pipe(8), Exim's pipe transport, scripts)
 //	mxout transport   many messages over kept connections (a queue manager's transport agent)
 //	mxout check       what the engine would do for a destination, and why
+//	mxout tlsrpt      send yesterday's TLS-RPT reports (RFC 8460)
 //	mxout demo        deliver a sample message to an SMTP server started on loopback, and show it
 //	mxout version     print the version
 //	mxout help [CMD]  what each command does
@@ -17,6 +18,7 @@ import (
 
 	"github.com/mxout/mxout/internal/deliverfront"
 	"github.com/mxout/mxout/internal/demo"
+	"github.com/mxout/mxout/internal/tlsrptfront"
 	"github.com/mxout/mxout/internal/transport"
 )
 
@@ -30,7 +32,8 @@ const overview = `usage: mxout COMMAND [flags]
 commands:
   deliver     deliver one message (stdin) to the recipients on the command line; sysexits status
   transport   deliver many messages (JSON-lines jobs on stdin) over kept, pipelined connections
-  check       what mxout would do for a domain, and why: MX, DNSSEC, DANE, STARTTLS, certificates
+  check       what mxout would do for a domain, and why: MX, DNSSEC, DANE, MTA-STS, STARTTLS, certificates
+  tlsrpt      send the daily TLS-RPT reports (RFC 8460) of the sessions under DANE or MTA-STS
   demo        deliver a sample message to an SMTP server started on loopback, and show it
   version     print the version
   help [CMD]  this text, or the help of CMD (the same as mxout CMD --help)
@@ -70,6 +73,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return transport.Main(args[1:], stdin, stdout, stderr, os.Getenv, version)
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
+	case "tlsrpt":
+		return tlsrptfront.Main(args[1:], stdout, stderr, os.Getenv, version)
 	}
 	fmt.Fprintf(stderr, "mxout: unknown command %q\n\n%s", args[0], overview)
 	return 64

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mxout/mxout/internal/deliver"
 	"github.com/mxout/mxout/internal/dns"
+	"github.com/mxout/mxout/internal/mtasts"
 	"github.com/mxout/mxout/internal/route"
 )
 
@@ -42,10 +43,15 @@ type Options struct {
 	// scripted servers); nil means a net.Dialer.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Roots is the CA set the certificate facts (TLS.CATrusted) are judged against; nil means
-	// the system roots. It plays no part in the verdict, which follows the TLS policy.
+	// the system roots. It plays no part in the verdict, which follows the TLS policy, except
+	// under an MTA-STS enforce policy, whose Web PKI check uses it (deliver.Config.STSRoots).
 	Roots *x509.CertPool
 	// Now is the clock for Report.CheckedAt and the certificates' dates; nil means time.Now.
 	Now func() time.Time
+	// MTASTS finds the domain's MTA-STS policy, as the engine does (the same cache when it
+	// is an *mtasts.Resolver on the state directory); nil: MTA-STS is not checked and the
+	// verdict ignores it, as a delivery with MTA-STS switched off would.
+	MTASTS deliver.STSResolver
 }
 
 // checker is one run of Run.
@@ -84,19 +90,24 @@ func Run(ctx context.Context, domain string, o Options) *Report {
 		Dial:                 o.Dial,
 		TLSA:                 c.tlsa,
 		ClearAfterTLSFailure: true,
+		MTASTS:               o.MTASTS,
+		STSRoots:             o.Roots,
 	})
 	rep := &Report{Domain: domain, Port: o.Port, CheckedAt: c.now, Hosts: []Host{}}
 	rep.MX = c.lookupMX(ctx, domain)
 	plan, dest, err := c.engine.Plan(ctx, domain)
 	if err != nil {
+		rep.MTASTS = c.mtasts(ctx, c.engine.LookupSTS(ctx, domain, ""))
 		var re *route.Error
 		rep.MX.NullMX = errors.As(err, &re) && re.Kind == route.KindNullMX
 		rep.Hosts = append(rep.Hosts, c.unplanned(ctx, rep.MX, nil)...)
 		rep.Verdict = planVerdict(err)
 		return rep
 	}
+	sts := c.engine.LookupSTS(ctx, domain, "")
+	rep.MTASTS = c.mtasts(ctx, sts)
 	for _, hop := range plan.Hops {
-		rep.Hosts = append(rep.Hosts, c.host(ctx, dest, hop))
+		rep.Hosts = append(rep.Hosts, c.host(ctx, dest, hop, sts))
 	}
 	rep.Hosts = append(rep.Hosts, c.unplanned(ctx, rep.MX, plan)...)
 	rep.Verdict = overall(rep.Hosts)
@@ -140,13 +151,17 @@ func dnssec(res dns.Result) string {
 
 // host checks one hop of the plan: its policy as the engine settles it, its TLSA records,
 // and each address.
-func (c *checker) host(ctx context.Context, dest string, hop route.Hop) Host {
+func (c *checker) host(ctx context.Context, dest string, hop route.Hop, sts *deliver.STS) Host {
 	h := Host{Name: hop.Name, Pref: hop.Pref, Planned: true, DNSSEC: Insecure, Addresses: []Address{}}
 	if hop.MXAuthentic && hop.AddrAuthentic {
 		h.DNSSEC = Secure
 	}
 	c.tlsa.take() // forget lookups of earlier hops
-	pol, port, perr := c.engine.HopPolicy(ctx, dest, "", hop)
+	if sts != nil && sts.Policy.Effect(hop.Name).Report {
+		m := sts.Policy.Match(hop.Name)
+		h.MTASTSMatch = &m
+	}
+	pol, port, perr := c.engine.HopPolicy(ctx, dest, "", hop, sts)
 	looked, used := c.tlsa.take()
 	h.Policy = &Policy{Port: port}
 	if perr != nil {
@@ -299,4 +314,44 @@ func (c *checker) tlsaFacts(ctx context.Context, port uint16, hop route.Hop, a t
 		t.Note = "not used: the TLSA answer is not DNSSEC-secure"
 	}
 	return t
+}
+
+// mtasts reports the MTA-STS state the engine found (nil: not checked), with the TXT record
+// as published now when the resolver can look it up.
+func (c *checker) mtasts(ctx context.Context, sts *deliver.STS) *MTASTS {
+	if sts == nil {
+		return nil
+	}
+	m := &MTASTS{}
+	if r, ok := c.o.Resolver.(mtasts.TXTResolver); ok {
+		txts, res, err := r.LookupTXT(ctx, "_mta-sts."+sts.Domain)
+		if err == nil {
+			m.DNSSEC = dnssec(res)
+			var rec mtasts.Record
+			if rec, err = mtasts.SelectRecord(txts); err == nil {
+				m.Record = &STSRecord{Text: selected(txts), ID: rec.ID}
+			}
+		}
+		if err != nil {
+			m.RecordError = err.Error()
+		}
+	}
+	if p := sts.Policy; p != nil {
+		m.Policy = &STSPolicy{Mode: p.Mode.String(), MX: append([]string{}, p.MX...),
+			MaxAge: int64(p.MaxAge / time.Second), Source: sts.Source.String()}
+	}
+	if sts.Err != nil && !(m.Policy == nil && errors.Is(sts.Err, mtasts.ErrNoRecord)) {
+		m.Error = sts.Err.Error() // a domain without MTA-STS is no error; record_error says so
+	}
+	return m
+}
+
+// selected is the one TXT string that is an MTA-STS record (SelectRecord found exactly one).
+func selected(txts []string) string {
+	for _, t := range txts {
+		if _, err := mtasts.SelectRecord([]string{t}); err == nil {
+			return t
+		}
+	}
+	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mxout/mxout/internal/dns"
+	"github.com/mxout/mxout/internal/mtasts"
 	"github.com/mxout/mxout/internal/smtptest"
 )
 
@@ -289,5 +290,52 @@ func TestAddressLiteral(t *testing.T) {
 	a := h.Addresses[0]
 	if a.Address != "2001:db8::9" || a.STARTTLS == nil || !a.STARTTLS.NameMatches || a.Verdict.Action != Deliver || a.Verdict.TLS != "none" {
 		t.Errorf("address %+v, starttls %+v", a, a.STARTTLS)
+	}
+}
+
+// TestMTASTSEnforce: an enforce policy that lists mx2 only. check shows the record and the
+// policy, that mx1 does not match and is not tried by the engine (the probe still looks), and
+// that the delivery would go to mx2 over TLS verified as MTA-STS asks.
+func TestMTASTSEnforce(t *testing.T) {
+	t.Parallel()
+	cert := smtptest.NewCert(t, "mx2.sts.test")
+	mx1 := smtptest.StartOpts(t, smtptest.Options{TLS: serverTLS(cert)}, tlsSession)
+	mx2 := smtptest.StartOpts(t, smtptest.Options{TLS: serverTLS(cert)}, tlsSession, tlsSession)
+	f := &fakeDNS{
+		mx:       map[string][]dns.MX{"sts.test": {{Host: "mx1.sts.test", Pref: 10}, {Host: "mx2.sts.test", Pref: 20}}},
+		ip:       map[string][]netip.Addr{"mx1.sts.test": addrs("192.0.2.1"), "mx2.sts.test": addrs("192.0.2.2")},
+		insecure: map[string]bool{"sts.test": true, "mx1.sts.test": true, "mx2.sts.test": true, "_mta-sts.sts.test": true},
+		txt:      map[string][]string{"_mta-sts.sts.test": {"v=spf1 -all", "v=STSv1; id=20261130"}},
+	}
+	p, err := mtasts.ParsePolicy([]byte("version: STSv1\nmode: enforce\nmx: mx2.sts.test\nmax_age: 86400\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &dialer{to: map[string]string{"192.0.2.1:25": mx1.Addr(), "192.0.2.2:25": mx2.Addr()}}
+	o := options(f, d, cert)
+	o.MTASTS = fakeSTS{p}
+	rep := Run(context.Background(), "sts.test", o)
+
+	m := rep.MTASTS
+	if m == nil || m.Record == nil || m.Record.ID != "20261130" || m.Record.Text != "v=STSv1; id=20261130" || m.DNSSEC != Insecure ||
+		m.Policy == nil || m.Policy.Mode != "enforce" || m.Policy.MaxAge != 86400 || m.Policy.Source != "fetch" ||
+		!slices.Equal(m.Policy.MX, []string{"mx2.sts.test"}) || m.Error != "" {
+		t.Fatalf("mta_sts = %+v (policy %+v)", m, m.Policy)
+	}
+	h1, h2 := rep.Hosts[0], rep.Hosts[1]
+	if h1.MTASTSMatch == nil || *h1.MTASTSMatch || h2.MTASTSMatch == nil || !*h2.MTASTSMatch {
+		t.Errorf("matches: mx1 %v, mx2 %v", h1.MTASTSMatch, h2.MTASTSMatch)
+	}
+	if h1.Policy.Error == "" || h1.Addresses[0].Verdict.Reason != "the MTA-STS policy does not allow this MX host" {
+		t.Errorf("mx1: policy %+v, verdict %+v", h1.Policy, h1.Addresses[0].Verdict)
+	}
+	if h2.Policy.Name != "mta-sts" || h2.Policy.Require != "mta-sts" {
+		t.Errorf("mx2 policy %+v", h2.Policy)
+	}
+	if v := rep.Verdict; v.Action != Deliver || v.Host != "mx2.sts.test" || v.TLS != "mta-sts" || v.Policy != "mta-sts" {
+		t.Errorf("verdict %+v", v)
+	}
+	if got := d.attempts(); !slices.Equal(got, []string{"192.0.2.1:25", "192.0.2.2:25", "192.0.2.2:25"}) {
+		t.Errorf("dialled %v; want mx1 once (the probe only), mx2 twice", got)
 	}
 }

@@ -18,8 +18,9 @@
 //
 // What it must not know: the wire (package smtp does it), DNS wire details (package dns), TLS
 // policy rules (tlspolicy), TLSA matching (dane), how a delivery proceeds (deliver), flags and
-// environment (cmd/mxout). MTA-STS (RFC 8461) is a hook only: Report.MTASTS is always nil
-// until package mtasts is merged.
+// environment (cmd/mxout). MTA-STS (RFC 8461) comes from the engine (deliver.LookupSTS with
+// Options.MTASTS): the policy it would apply and each host's match; check only adds the TXT
+// record as published now.
 //
 // Implemented as facts: RFC 7505 §3 (null MX), RFC 5321 §5.1 (MX order, implicit MX), RFC 7672
 // §2.2 (TLSA lookups only for DNSSEC-secure hosts), RFC 6698 §2.1 (TLSA fields), RFC 3207 §4

@@ -36,7 +36,7 @@ func ExampleRun() {
 	// mxout check nullmx.example.test (port 25, 2026-11-30 08:30:00 UTC)
 	//
 	// MX       null MX (secure): the domain accepts no mail
-	// MTA-STS  not checked (not implemented yet)
+	// MTA-STS  not checked (switched off, or an address literal)
 	//
 	// Verdict: null MX: would bounce 5.1.10
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mxout/mxout/internal/dns"
+	"github.com/mxout/mxout/internal/mtasts"
 	"github.com/mxout/mxout/internal/smtptest"
 )
 
@@ -24,6 +25,21 @@ type fakeDNS struct {
 	tlsa     map[string][]dns.TLSA // by "_25._tcp.host"
 	insecure map[string]bool
 	fail     map[string]bool
+	txt      map[string][]string
+}
+
+func (f *fakeDNS) LookupTXT(_ context.Context, name string) ([]string, dns.Result, error) {
+	if t, ok := f.txt[name]; ok && !f.fail[name] {
+		return t, f.result(name), nil
+	}
+	return nil, f.result(name), f.err(name, "TXT")
+}
+
+// fakeSTS applies one policy to every domain.
+type fakeSTS struct{ p *mtasts.Policy }
+
+func (f fakeSTS) Get(context.Context, string) (*mtasts.Policy, mtasts.Source, error) {
+	return f.p, mtasts.SourceFetch, nil
 }
 
 func (f *fakeDNS) result(name string) dns.Result { return dns.Result{Authentic: !f.insecure[name]} }

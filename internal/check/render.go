@@ -27,7 +27,7 @@ func WriteText(w io.Writer, r *Report) error {
 	p := &printer{w: w}
 	p.f("mxout check %s (port %d, %s)\n\n", r.Domain, r.Port, r.CheckedAt.Format("2006-01-02 15:04:05 MST"))
 	p.mx(r.MX)
-	p.f("MTA-STS  not checked (not implemented yet)\n\n")
+	p.mtasts(r.MTASTS)
 	if len(r.Hosts) > 0 {
 		p.table(r.Hosts)
 		for _, h := range r.Hosts {
@@ -79,6 +79,30 @@ func (p *printer) mx(mx MX) {
 			p.f("  %5d  %s\n", rec.Pref, rec.Host)
 		}
 	}
+}
+
+func (p *printer) mtasts(m *MTASTS) {
+	if m == nil {
+		p.f("MTA-STS  not checked (switched off, or an address literal)\n\n")
+		return
+	}
+	switch {
+	case m.Record != nil:
+		p.f("MTA-STS  record %q (%s)\n", m.Record.Text, or(m.DNSSEC, "-"))
+	case m.RecordError != "":
+		p.f("MTA-STS  record: %s\n", m.RecordError)
+	default:
+		p.f("MTA-STS  record not looked up\n")
+	}
+	if pol := m.Policy; pol != nil {
+		p.f("  policy %s, max_age %d s, from the %s; mx %s\n", pol.Mode, pol.MaxAge, pol.Source, strings.Join(pol.MX, " "))
+	} else {
+		p.f("  no policy applies\n")
+	}
+	if m.Error != "" {
+		p.f("  error: %s\n", m.Error)
+	}
+	p.f("\n")
 }
 
 // table is the summary: one row per address (or per host without one).
@@ -196,6 +220,13 @@ func (p *printer) host(h Host) {
 			v += "\n" + t.Note
 		}
 		p.kv(2, "TLSA", v)
+	}
+	if m := h.MTASTSMatch; m != nil {
+		if *m {
+			p.kv(2, "MTA-STS", "matches the policy's mx patterns")
+		} else {
+			p.kv(2, "MTA-STS", "matches NO mx pattern of the policy")
+		}
 	}
 	if pol := h.Policy; pol != nil {
 		if pol.Error != "" {

@@ -67,7 +67,7 @@ func TestJSONFieldNames(t *testing.T) {
 		{"report", top, "checked_at domain hosts mta_sts mx port verdict"},
 		{"mx", obj(top["mx"]), "dnssec implicit_mx null_mx records"},
 		{"mx record", first(obj(top["mx"])["records"]), "host pref"},
-		{"host", host, "addresses dnssec name planned policy pref tlsa"},
+		{"host", host, "addresses dnssec mta_sts_match name planned policy pref tlsa"},
 		{"tlsa", obj(host["tlsa"]), "dnssec name records used"},
 		{"tlsa record", first(obj(host["tlsa"])["records"]), "data matching_type selector usable usage"},
 		{"policy", obj(host["policy"]), "name port require rule"},

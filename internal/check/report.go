@@ -13,15 +13,43 @@ type Report struct {
 	// Hosts are the next hops in the order the engine would try them (by MX preference),
 	// then MX hosts the engine would not try (no address), each with Planned false.
 	Hosts []Host `json:"hosts"`
-	// MTASTS is always nil (JSON null) for now: the hook for package mtasts (RFC 8461), which
-	// is not merged yet. docs/check.md lists the fields it will hold.
+	// MTASTS is the recipient domain's MTA-STS state as the engine sees it (RFC 8461); null
+	// when MTA-STS was not checked (switched off, or an address literal).
 	MTASTS  *MTASTS `json:"mta_sts"`
 	Verdict Verdict `json:"verdict"`
 }
 
-// MTASTS will hold the MTA-STS record, the policy and whether each MX matches it. It has no
-// fields yet; Report.MTASTS is nil until package mtasts is merged (TODO in docs/check.md).
-type MTASTS struct{}
+// MTASTS is the _mta-sts record and the policy the engine would apply (deliver.LookupSTS: the
+// cache, the fetch and the downgrade resistance of package mtasts).
+type MTASTS struct {
+	// Record is the TXT record at _mta-sts.<domain> as published now; null when there is none
+	// (or the lookup failed: RecordError says why).
+	Record      *STSRecord `json:"record"`
+	RecordError string     `json:"record_error,omitempty"`
+	// DNSSEC of the TXT answer: Secure, Insecure, or "" when the lookup failed. MTA-STS does
+	// not need it (the policy is authenticated by HTTPS); it is a fact for the operator.
+	DNSSEC string `json:"dnssec"`
+	// Policy is the policy the engine would apply; null when none applies (none published,
+	// or not fetched and none cached), and Error then says why, if something failed.
+	Policy *STSPolicy `json:"policy"`
+	// Error is what failed on the way: the record, the fetch (ErrFetch, ErrWebPKI, a bad
+	// policy). With a Policy, the cached one is applied in spite of it (RFC 8461 §10.2).
+	Error string `json:"error,omitempty"`
+}
+
+// STSRecord is the TXT record (RFC 8461 §3.1).
+type STSRecord struct {
+	Text string `json:"text"`
+	ID   string `json:"id"`
+}
+
+// STSPolicy is the policy (RFC 8461 §3.2).
+type STSPolicy struct {
+	Mode   string   `json:"mode"`    // "enforce", "testing" or "none"
+	MX     []string `json:"mx"`      // the mx patterns; never null
+	MaxAge int64    `json:"max_age"` // seconds
+	Source string   `json:"source"`  // "fetch" (fetched now) or "cache"
+}
 
 // DNSSEC statuses of an answer: "secure" when the resolver set the AD bit, "insecure" when it
 // did not, "" when there was no answer to judge.
@@ -57,10 +85,13 @@ type Host struct {
 	AddressError string `json:"address_error,omitempty"`
 	// DNSSEC is Secure when the MX answer and this host's address answer both were (the
 	// condition for DANE, RFC 7672 §2.2.1), else Insecure.
-	DNSSEC    string    `json:"dnssec"`
-	TLSA      *TLSA     `json:"tlsa"`   // null when no TLSA lookup was made (no address, or an address literal)
-	Policy    *Policy   `json:"policy"` // null when the host is not planned
-	Addresses []Address `json:"addresses"`
+	DNSSEC string `json:"dnssec"`
+	TLSA   *TLSA  `json:"tlsa"` // null when no TLSA lookup was made (no address, or an address literal)
+	// MTASTSMatch: the host matches an mx pattern of the MTA-STS policy (RFC 8461 §4.1); null
+	// when no policy in testing or enforce mode applies.
+	MTASTSMatch *bool     `json:"mta_sts_match"`
+	Policy      *Policy   `json:"policy"` // null when the host is not planned
+	Addresses   []Address `json:"addresses"`
 }
 
 // TLSA is the answer for _port._tcp.host.

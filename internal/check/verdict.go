@@ -56,6 +56,9 @@ func failed(err error) Outcome {
 	case errors.As(err, &pe) && pe.Kind == tlspolicy.KindTLSALookup:
 		v.Reason = "the TLSA lookup failed"
 		v.Text = "would not deliver to this host: " + v.Reason
+	case errors.As(err, &pe) && pe.Kind == tlspolicy.KindMTASTS:
+		v.Reason = "the MTA-STS policy does not allow this MX host"
+		v.Text = "would not deliver to this host: " + v.Reason
 	default:
 		v.Reason = o.Describe()
 		v.Text = "would not deliver to this address: " + v.Reason

@@ -19,6 +19,7 @@ import (
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
+	"github.com/mxout/mxout/internal/state"
 	"github.com/mxout/mxout/internal/transcript"
 )
 
@@ -53,6 +54,9 @@ type Flags struct {
 	EightBit bool // -8
 
 	AuthFile string // --auth-file
+
+	StateDir string // --state-dir
+	NoMTASTS bool   // --no-mta-sts
 }
 
 // Register adds the shared flags to fs.
@@ -82,6 +86,8 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.IntVar(&f.RcptLimit, "rcpt-limit", 0, "at most `N` recipients per transaction; a larger envelope is split (0: no limit)")
 	fs.BoolVar(&f.BestMXOK, "best-mx-ok", false, "deliver even when this host is the best MX (no mail-loop check)")
 	fs.StringVar(&f.AuthFile, "auth-file", "", "SMTP AUTH credentials from `FILE`: lines \"relay-or-domain user password\" (mode 600; docs/auth.md)")
+	fs.StringVar(&f.StateDir, "state-dir", "", "state `DIR` for the MTA-STS policy cache and TLS-RPT results (default $MXOUT_STATE, else "+state.Default+"; MTA-STS is off when the default is missing or not writable)")
+	fs.BoolVar(&f.NoMTASTS, "no-mta-sts", false, "do not apply MTA-STS policies and record nothing for TLS-RPT")
 }
 
 // Timeouts are the per-phase timeouts of -T. Zero values keep the defaults.
@@ -173,6 +179,10 @@ type Setup struct {
 	// Fallback is --fallback-relay's engine (every destination routed to the relay), nil
 	// without it; see Deliverer.
 	Fallback *deliver.Engine
+	// Resolver is the engine's DNS; StateDir the state directory in use, "" when MTA-STS and
+	// TLS-RPT are off. mxout tlsrpt reads both.
+	Resolver *dns.Resolver
+	StateDir string
 	closer   []io.Closer
 }
 
@@ -233,6 +243,13 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 			IgnoreMXLookupError: f.IgnoreMXLookupError,
 		},
 	}
+	if dir, ok, err := f.stateDir(getenv); err != nil {
+		return nil, err
+	} else if ok {
+		cfg.MTASTS, cfg.TLSReport = state.MTASTS(dir, resolver), state.TLSRPT(dir)
+		s.StateDir = dir
+	}
+	s.Resolver = resolver
 	var more, not []netip.Prefix
 	var routing *qmailctl.Routing // nil: by MX, no credentials, no source address
 	if ctl != nil {
@@ -283,6 +300,36 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		s.Fallback = deliver.New(fb)
 	}
 	return s, nil
+}
+
+// StateDirectory is the state directory the flags and the environment name: --state-dir,
+// else $MXOUT_STATE, else state.Default. explicit says whether the user named it.
+func (f *Flags) StateDirectory(getenv func(string) string) (dir string, explicit bool) {
+	switch {
+	case f.StateDir != "":
+		return f.StateDir, true
+	case getenv("MXOUT_STATE") != "":
+		return getenv("MXOUT_STATE"), true
+	}
+	return state.Default, false
+}
+
+// stateDir decides whether MTA-STS and TLS-RPT are on, and with which directory: on unless
+// --no-mta-sts, when the directory is usable. A directory the user named that is not usable
+// is a configuration error; a missing default only switches them off, so that mxout works
+// out of the box without root.
+func (f *Flags) stateDir(getenv func(string) string) (string, bool, error) {
+	if f.NoMTASTS {
+		return "", false, nil
+	}
+	dir, explicit := f.StateDirectory(getenv)
+	if state.Usable(dir) {
+		return dir, true, nil
+	}
+	if explicit {
+		return "", false, &ConfigError{fmt.Errorf("state directory %s: missing or not writable (create it, or --no-mta-sts)", dir)}
+	}
+	return "", false, nil
 }
 
 func (f *Flags) port(getenv func(string) string) (uint16, error) {
@@ -447,4 +494,25 @@ func forcedPort(dest string) bool {
 		return strings.Contains(dest, "]:")
 	}
 	return strings.Contains(dest, ":")
+}
+
+// Parse sets usage as fs's usage text (before the flag list), parses args and handles -V. It
+// returns done with the exit status when the command ends here: after --help (0), a bad flag
+// (64) or -V (0, the version printed on stdout).
+func (f *Flags) Parse(fs *flag.FlagSet, args []string, usage string, stdout, stderr io.Writer, version string) (exit int, done bool) {
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0, true
+		}
+		return 64, true
+	}
+	if f.Version {
+		fmt.Fprintln(stdout, "mxout", version)
+		return 0, true
+	}
+	return 0, false
 }

@@ -25,9 +25,10 @@ func (e *Engine) Plan(ctx context.Context, host string) (*route.Plan, string, er
 // HopPolicy settles the TLS policy of one hop of a plan for dest as Deliver does before it
 // dials: the tlsdestinations rule, DANE when the hop's answers were DNSSEC-secure (the TLSA
 // lookup goes through Config.TLSA), and the port to dial. sender selects the rules that depend
-// on the sender's domain ("" for none). An error means the hop would not be tried.
-func (e *Engine) HopPolicy(ctx context.Context, dest, sender string, hop route.Hop) (*tlspolicy.Policy, uint16, error) {
-	return e.policy(ctx, &Job{Host: dest, Sender: sender}, dest, hop)
+// on the sender's domain ("" for none); sts is the destination's MTA-STS state (LookupSTS;
+// nil for none). An error means the hop would not be tried.
+func (e *Engine) HopPolicy(ctx context.Context, dest, sender string, hop route.Hop, sts *STS) (*tlspolicy.Policy, uint16, error) {
+	return e.policy(ctx, &Job{Host: dest, Sender: sender}, dest, hop, sts)
 }
 
 // Explain turns an error of Plan, HopPolicy or Open into the Outcome Deliver would record for

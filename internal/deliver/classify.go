@@ -57,8 +57,14 @@ func classify(err error) outcome.Outcome {
 	case errors.As(err, &ce):
 		return outcome.Local(outcome.ConnectFailed, smtp.PhaseConnect, "connect: "+ce.Last.Error(), err)
 	case errors.As(err, &pe):
-		if pe.Kind == tlspolicy.KindTLSALookup {
+		switch pe.Kind {
+		case tlspolicy.KindTLSALookup:
 			return outcome.Local(outcome.DNSTemporary, smtp.PhaseConnect, pe.Error(), err)
+		case tlspolicy.KindMTASTS:
+			// Reported only when no MX host was left to try (walkPlan): temporary, the
+			// policy or the MX records may change (RFC 8461 §5).
+			return outcome.Local(outcome.RouteFailed, smtp.PhaseConnect,
+				"no MX host is allowed by the MTA-STS policy of the domain (last refused: "+pe.Subject+")", err)
 		}
 		return outcome.Local(outcome.Config, smtp.PhaseConnect, pe.Error(), err)
 	}
@@ -180,4 +186,10 @@ func classifyAuth(e *smtp.Error, ae *smtp.AuthError) outcome.Outcome {
 		return outcome.Local(outcome.ConnectionLost, smtp.PhaseAuth, "timed out "+smtp.PhaseAuth.String(), e)
 	}
 	return outcome.Local(outcome.ConnectionLost, smtp.PhaseAuth, "connection lost "+smtp.PhaseAuth.String(), e)
+}
+
+// stsRefused reports whether err is an MTA-STS policy refusing a host (tlspolicy.KindMTASTS).
+func stsRefused(err error) bool {
+	var pe *tlspolicy.Error
+	return errors.As(err, &pe) && pe.Kind == tlspolicy.KindMTASTS
 }

@@ -10,4 +10,9 @@
 // is not 220, a refused EHLO/HELO or a connection lost before MAIL FROM moves on to the next
 // address, then the next MX. Once a transaction has started its outcome is final for this run:
 // retrying elsewhere after MAIL FROM could deliver twice.
+//
+// MTA-STS (RFC 8461): before the walk, the recipient domain's policy is looked up once
+// (Config.MTASTS, LookupSTS) and its effect on each MX host goes into the hop's TLS policy
+// (tlspolicy.Decide: skip, or mandatory TLS verified by the Web PKI for the MX name). Every
+// session made under a DANE or MTA-STS policy is recorded for TLS-RPT (Config.TLSReport).
 package deliver

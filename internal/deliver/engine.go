@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -73,6 +74,16 @@ type Config struct {
 	// qmail-remote), downgraded for a server without 8BITMIME, or always downgraded (body.go,
 	// docs/downgrade.md).
 	EightBit EightBit
+	// MTASTS finds the recipient domain's MTA-STS policy (RFC 8461), once per delivery,
+	// before the walk over its MX hosts; nil switches MTA-STS off. Not for static routes and
+	// address literals (LookupSTS).
+	MTASTS STSResolver
+	// STSRoots verifies MX certificates under an MTA-STS enforce policy; nil means the system
+	// roots (the Web PKI, RFC 8461 §4.2).
+	STSRoots *x509.CertPool
+	// TLSReport records, for TLS-RPT (RFC 8460), every session made under a DANE or MTA-STS
+	// policy and every failure of one; nil records nothing.
+	TLSReport TLSReporter
 }
 
 // DefaultWalkLimit is the WalkLimit when none is set. With at most 16 hosts of 5 addresses
@@ -85,6 +96,7 @@ const DefaultWalkLimit = 15 * time.Minute
 // runs many jobs over sessions it keeps.
 type Engine struct {
 	Config
+	stsMemo stsMemo // recent MTA-STS states per domain (LookupSTS)
 }
 
 // New returns an engine for cfg.
@@ -123,6 +135,7 @@ func (e *Engine) walk(ctx context.Context, job *Job, res *Result, use func(*Sess
 // route's spec asks for.
 func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, sp spec, job *Job, res *Result, use func(*Session) bool) {
 	stop := time.Now().Add(e.walkLimit())
+	sts := e.LookupSTS(ctx, job.Host, job.Sender)
 	var last error
 	var lastHost string
 	var lastPeer netip.AddrPort
@@ -134,15 +147,20 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, sp
 		if name == dest {
 			name = res.Destination // the destination itself (implicit MX, relay): as the user wrote it
 		}
-		lastHost = name
-		pol, port, err := e.policy(ctx, job, dest, hop)
+		pol, port, err := e.policy(ctx, job, dest, hop, sts)
 		if err != nil {
-			last = err // a hop whose TLS requirements cannot be settled is not tried (fail closed)
+			e.reportHop(sts, hop, name, netip.AddrPort{}, nil, err, nil, nil)
+			// A hop whose TLS requirements cannot be settled is not tried (fail closed). One
+			// that MTA-STS does not allow is reported only when no other hop was tried.
+			if !stsRefused(err) || last == nil || stsRefused(last) {
+				last, lastHost = err, name
+			}
 			continue
 		}
 		if sp.Implicit {
 			pol = implicit(pol)
 		}
+		lastHost = name
 		for _, addr := range hop.Addrs {
 			if last != nil && time.Now().After(stop) {
 				break
@@ -150,6 +168,7 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, sp
 			peer := netip.AddrPortFrom(addr, port)
 			lastPeer = peer
 			s, err := e.openSpec(ctx, name, peer, pol, sp)
+			e.reportHop(sts, hop, name, peer, pol, nil, s, err)
 			if err != nil {
 				last = err
 				continue

@@ -37,7 +37,7 @@ func (e *Engine) walkQMTP(ctx context.Context, plan *route.Plan, dest string, sp
 			name = res.Destination
 		}
 		lastHost = name
-		pol, _, err := e.policy(ctx, job, dest, hop)
+		pol, _, err := e.policy(ctx, job, dest, hop, nil) // QMTPS: no MTA-STS (an SMTP policy)
 		if err != nil {
 			last = err
 			continue

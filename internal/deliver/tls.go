@@ -20,11 +20,15 @@ type TLSALookuper interface {
 // tlsdestinations rule, and DANE when the hop was reached through DNSSEC-secure answers
 // (RFC 7672 §2.2). The port is decided first, once, so that the TLSA records are those of the
 // port that is dialled (_port._tcp.host).
-func (e *Engine) policy(ctx context.Context, job *Job, dest string, hop route.Hop) (*tlspolicy.Policy, uint16, error) {
+//
+// sts is the destination's MTA-STS state (nil: none); its effect on this host goes into the
+// decision, which applies the who-wins table (docs/tls.md).
+func (e *Engine) policy(ctx context.Context, job *Job, dest string, hop route.Hop, sts *STS) (*tlspolicy.Policy, uint16, error) {
 	if e.Socket != "" {
 		return &tlspolicy.Policy{Mode: tlspolicy.Never}, 0, nil // a local socket: nothing to protect from
 	}
-	in := tlspolicy.Input{Destination: dest, ServerName: hop.Name, SenderDomain: senderDomain(job.Sender)}
+	in := tlspolicy.Input{Destination: dest, ServerName: hop.Name, SenderDomain: senderDomain(job.Sender),
+		STS: sts.effect(hop.Name), STSRoots: e.STSRoots}
 	port := hop.Port
 	if p := tlspolicy.RulePort(e.TLSDestinations, dest, in.SenderDomain); p != 0 {
 		port = p

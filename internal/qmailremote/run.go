@@ -15,6 +15,7 @@ import (
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/report"
 	"github.com/mxout/mxout/internal/route"
+	"github.com/mxout/mxout/internal/state"
 )
 
 // DefaultHome is where qmail lives unless QMAILHOME says otherwise.
@@ -75,14 +76,15 @@ func LoadControl(getenv func(string) string) (*qmailctl.Config, []byte) {
 // environment (MXOUT_DNS, MXOUT_SMTP_PORT through getenv). qmail-rspawn builds its engine here
 // too, so both deliver alike. Nothing is read or looked up yet: the resolver configuration and
 // the interface list are read on first use. transcript, when not nil, receives every session's
-// dialogue. The only error is a bad MXOUT_SMTP_PORT.
+// dialogue. MTA-STS and TLS-RPT are on when the state directory (stateDir) is usable. The only
+// error is a bad MXOUT_SMTP_PORT.
 func NewEngine(cfg *qmailctl.Config, getenv func(string) string, transcript io.Writer) (*deliver.Engine, error) {
 	port, err := smtpPort(getenv("MXOUT_SMTP_PORT"))
 	if err != nil {
 		return nil, err
 	}
 	resolver := &lazyResolver{servers: getenv("MXOUT_DNS")}
-	return deliver.New(deliver.Config{
+	e := deliver.New(deliver.Config{
 		HeloHost:        cfg.HeloHost,
 		TimeoutConnect:  atLeastOneSecond(cfg.TimeoutConnect),
 		TimeoutRemote:   atLeastOneSecond(cfg.TimeoutRemote),
@@ -98,7 +100,29 @@ func NewEngine(cfg *qmailctl.Config, getenv func(string) string, transcript io.W
 			IsLocal:  lazyLocal(cfg.MoreIPMe, cfg.NotIPMe),
 		},
 		Transcript: transcript,
-	}), nil
+	})
+	home := getenv("QMAILHOME")
+	if home == "" {
+		home = DefaultHome
+	}
+	if dir := stateDir(home, getenv); state.Usable(dir) {
+		e.MTASTS, e.TLSReport = state.MTASTS(dir, resolver), state.TLSRPT(dir)
+	}
+	return e, nil
+}
+
+// stateDir is qmail-remote's state directory: $MXOUT_STATE, else QMAILHOME/mxout. MTA-STS
+// and TLS-RPT are on when it exists and qmailr may write in it (one access(2) at start-up);
+// MXOUT_STATE=off switches them off.
+func stateDir(home string, getenv func(string) string) string {
+	switch v := getenv("MXOUT_STATE"); v {
+	case "":
+		return state.QmailDir(home)
+	case "off":
+		return ""
+	default:
+		return v
+	}
 }
 
 // atLeastOneSecond keeps a timeout of 0 from meaning "no limit" to the deliverer: every read and
@@ -151,6 +175,15 @@ func (l *lazyResolver) LookupIP(ctx context.Context, name string) ([]netip.Addr,
 		return nil, dns.Result{}, errors.Join(dns.ErrTemporary, err)
 	}
 	return r.LookupIP(ctx, name)
+}
+
+// LookupTXT implements state.Resolver (the _mta-sts record).
+func (l *lazyResolver) LookupTXT(ctx context.Context, name string) ([]string, dns.Result, error) {
+	r, err := l.get()
+	if err != nil {
+		return nil, dns.Result{}, errors.Join(dns.ErrTemporary, err)
+	}
+	return r.LookupTXT(ctx, name)
 }
 
 // LookupTLSA implements deliver.TLSALookuper.

@@ -25,6 +25,8 @@ func tlsName(v tlspolicy.Verified) string {
 		return "TLS (CERT pinning)"
 	case tlspolicy.VerifiedDANEEE, tlspolicy.VerifiedDANETA:
 		return "TLS (TLSA validated)"
+	case tlspolicy.VerifiedMTASTS:
+		return "TLS (MTA-STS validated)"
 	}
 	return "TLS"
 }
@@ -68,6 +70,8 @@ func policyReport(res *deliver.Result, e *tlspolicy.Error) string {
 		return "ZKeyfile does not match X.509 certificate: " + subject + ". (#4.4.1)\n"
 	case tlspolicy.KindTLSALookup:
 		return "ZTLSA lookup failed temporarily for: " + outsafe(res.Message.Host) + ". (#4.4.3)\n"
+	case tlspolicy.KindMTASTS:
+		return "ZNo MX host of " + outsafe(res.Destination) + " is allowed by its MTA-STS policy (last refused: " + subject + "). (#4.4.4)\n"
 	}
 	return "ZI wasn't able to create TLS context for: " + outsafe(res.Destination) + " at " + outsafe(res.Message.Host) + ": " + subject + " is not supported. (#4.4.1)\n"
 }

@@ -95,6 +95,9 @@ func (p *Policy) Config() (*tls.Config, *Facts) {
 // not met. Its switch fails closed on an unknown level.
 func (p *Policy) verify(cs tls.ConnectionState, f *Facts) error {
 	f.Version, f.CipherSuite, f.Verified = cs.Version, cs.CipherSuite, VerifiedNone
+	if p.stsTest {
+		f.STSTested, f.STSFailure = true, p.testSTS(cs.PeerCertificates)
+	}
 	if len(cs.PeerCertificates) == 0 {
 		if p.Require == VerifiedNone && len(p.DANE) == 0 {
 			return nil
@@ -119,14 +122,60 @@ func (p *Policy) verify(cs tls.ConnectionState, f *Facts) error {
 		got, err = VerifiedPin, p.verifyPin(certs[0])
 	case p.Require >= VerifiedCA && p.Require <= VerifiedCANameExact:
 		got, err = p.Require, p.verifyCA(certs)
+	case p.Require == VerifiedMTASTS && p.sts:
+		// checked below
 	default:
 		err = fmt.Errorf("tlspolicy: cannot verify level %v", p.Require)
+	}
+	if err == nil && p.sts && len(p.DANE) == 0 {
+		// MTA-STS enforce, on top of what the rule asked for: both must pass.
+		if err = p.verifyWebPKI(certs); err == nil {
+			got = VerifiedMTASTS
+		}
 	}
 	if err != nil {
 		return err
 	}
 	f.Verified = got
 	return nil
+}
+
+// verifyWebPKI is the check of an MTA-STS policy (RFC 8461 §4.2): the chain verifies against
+// stsRoots (nil: the system roots) for server authentication, and the certificate names the
+// MX host itself, by crypto/x509's RFC 6125 rules (a wildcard stands for the whole left-most
+// label only). The errors wrap ErrCAVerify or ErrName and the crypto/x509 cause, so that
+// TLS-RPT can tell an untrusted chain, an expired certificate and a name mismatch apart.
+func (p *Policy) verifyWebPKI(certs []*x509.Certificate) error {
+	if len(certs) == 0 {
+		return ErrNoCertificate
+	}
+	opts := x509.VerifyOptions{
+		Roots:         p.stsRoots,
+		Intermediates: x509.NewCertPool(),
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, c := range certs[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	if _, err := certs[0].Verify(opts); err != nil {
+		return fmt.Errorf("%w (mta-sts): %w", ErrCAVerify, err)
+	}
+	name, ip := refName(p.serverName)
+	if ip.IsValid() || name == "" {
+		return fmt.Errorf("%w (mta-sts): %q is not a host name", ErrName, p.serverName)
+	}
+	if err := certs[0].VerifyHostname(name); err != nil {
+		return fmt.Errorf("%w (mta-sts): %w", ErrName, err)
+	}
+	return nil
+}
+
+// testSTS is the check of a testing policy: what would have failed under enforce, or nil.
+func (p *Policy) testSTS(certs []*x509.Certificate) error {
+	if p.stsNoMatch {
+		return &Error{Kind: KindMTASTS, Subject: p.serverName, Err: errSTSNoMatch}
+	}
+	return p.verifyWebPKI(certs)
 }
 
 // verifyCA checks the chain and, for the name levels, the name.

@@ -14,6 +14,8 @@ var (
 	errQMTPS       = errors.New("tlspolicy: qmtps (port 6209) is not supported")
 	errUnknownKind = errors.New("tlspolicy: unknown tlsdestinations rule kind")
 	errPinHash     = errors.New("tlspolicy: fingerprint hash or length not supported")
+	// errSTSNoMatch: the MX host matches none of the policy's mx patterns.
+	errSTSNoMatch = errors.New("tlspolicy: mx host matches no mx pattern of the mta-sts policy")
 )
 
 // NeedTLSA reports whether the caller should look up TLSA records for a hop
@@ -82,6 +84,16 @@ func RulePort(d *qmailctl.TLSDestinations, destination, senderDomain string) uin
 // or absent records change nothing. Fallback is set last, and only for a hop
 // that is still opportunistic: plaintext after DANE would be a downgrade.
 //
+// Then the MTA-STS effect in in.STS, unless usable TLSA records decided (DANE
+// wins, RFC 8461 §2; docs/tls.md has the whole table): an enforce policy
+// that does not allow the host is an Error of KindMTASTS (the hop is not
+// tried); one that allows it makes the hop Mandatory, whatever the rule
+// said ("!" and "?" included: enforce is stricter), and adds its own check,
+// Web PKI chain (in.STSRoots) and the MX host's name, to the rule's (CA,
+// name, pin: both must pass); with no such rule Require becomes
+// VerifiedMTASTS. A testing policy changes nothing: the session is checked
+// as enforce would, and the result goes into Facts.STSFailure for TLS-RPT.
+//
 // Finally, unless the hop is Never, the domaincerts entry for
 // in.SenderDomain is loaded as the client certificate. Every failure is an
 // *Error; loaded files are cached while their size and time stamp stay the
@@ -92,13 +104,16 @@ func Decide(d *qmailctl.TLSDestinations, certs *qmailctl.DomainCerts, in Input) 
 	if err := p.applyRule(rule); err != nil {
 		return nil, err
 	}
-	if p.Mode == Never {
-		return p, nil
-	}
-	if (d == nil || !d.NoTLSA) && tlsaAllowed(rule) {
+	if p.Mode != Never && (d == nil || !d.NoTLSA) && tlsaAllowed(rule) {
 		if err := p.applyTLSA(in); err != nil {
 			return nil, err
 		}
+	}
+	if err := p.applySTS(in); err != nil {
+		return nil, err
+	}
+	if p.Mode == Never {
+		return p, nil
 	}
 	ruleFallback := rule != nil && rule.Kind == qmailctl.RuleFallback
 	globalFallback := d != nil && d.Fallback
@@ -197,5 +212,31 @@ func (p *Policy) applyTLSA(in Input) error {
 	p.DANE = usable
 	p.roots, p.depth = nil, 0
 	p.tlsaName = t.Name
+	return nil
+}
+
+// applySTS merges the MTA-STS effect (docs/mta-sts.md, "who wins"). It runs after
+// applyTLSA: usable TLSA records have already decided, and MTA-STS is not applied to the
+// host at all, neither its MX filter nor its Web PKI check (RFC 8461 §2).
+func (p *Policy) applySTS(in Input) error {
+	e := in.STS
+	if e == nil || len(p.DANE) > 0 {
+		return nil
+	}
+	switch {
+	case e.Skip:
+		return &Error{Kind: KindMTASTS, Subject: in.ServerName, Err: errSTSNoMatch}
+	case e.RequireTLS:
+		if p.Mode == Never {
+			// "!host" asked for no TLS; enforce is stricter and wins. The rule's port stays.
+			p.Require = VerifiedNone
+		}
+		p.Mode, p.sts, p.stsRoots = Mandatory, true, in.STSRoots
+		if p.Require == VerifiedNone {
+			p.Require = VerifiedMTASTS
+		}
+	case e.Report:
+		p.stsTest, p.stsNoMatch, p.stsRoots = true, !e.MXMatch, in.STSRoots
+	}
 	return nil
 }

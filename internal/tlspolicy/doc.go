@@ -26,6 +26,11 @@
 // as choosing STARTTLS or implicit TLS. Not implemented: anonymous
 // (certificate-less) cipher suites, which crypto/tls lacks, so "aNULL" in a
 // cipher string is an error and the global "-" rule changes nothing; QMTPS;
-// decrypting encrypted PKCS #8 keys (see KindClientKey); MTA-STS and
-// REQUIRETLS, which a later merge adds.
+// decrypting encrypted PKCS #8 keys (see KindClientKey); REQUIRETLS.
+//
+// MTA-STS (RFC 8461) comes in as data, Input.STS (package mtasts fetches
+// and caches policies; this package only merges their effect): DANE with
+// usable records wins, an enforce policy makes the hop mandatory with a Web
+// PKI and MX-name check on top of the local rule's, a testing policy only
+// records (docs/tls.md, "Who wins").
 package tlspolicy

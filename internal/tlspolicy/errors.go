@@ -18,6 +18,7 @@ const (
 	KindKeyMismatch                  // domaincerts key does not belong to the certificate; Subject is the key file, never the password
 	KindTLSALookup                   // the TLSA lookup failed (SERVFAIL, bogus); Subject is the server name
 	KindUnsupported                  // the rule asks for something mxout does not do (QMTPS); Subject is the rule key
+	KindMTASTS                       // the recipient domain's MTA-STS enforce policy does not allow this MX host (RFC 8461 §4.1); Subject is the host
 )
 
 var kindNames = [...]string{
@@ -28,6 +29,7 @@ var kindNames = [...]string{
 	KindKeyMismatch: "client private key does not match certificate",
 	KindTLSALookup:  "tlsa lookup failed",
 	KindUnsupported: "unsupported",
+	KindMTASTS:      "mx host not allowed by the mta-sts policy",
 }
 
 // String describes the kind in lower case ("cannot process tls ciphers").

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/mxout/mxout/internal/dane"
+	"github.com/mxout/mxout/internal/mtasts"
 )
 
 // Mode says whether a hop uses TLS. Modes are ordered, Never < Opportunistic
@@ -50,6 +51,12 @@ const (
 	VerifiedPin                         // leaf certificate fingerprint pinned ("%")
 	VerifiedDANEEE                      // a DANE-EE(3) TLSA record matched (RFC 7672 §3.1.1)
 	VerifiedDANETA                      // a DANE-TA(2) TLSA record matched (RFC 7672 §3.1.2)
+	// VerifiedMTASTS: an MTA-STS enforce policy (RFC 8461 §4.2): the chain verifies against
+	// the Web PKI roots (or Input.STSRoots) and the certificate names the MX host itself
+	// (RFC 6125, one wildcard in the left-most label; no partial matching). It comes last so
+	// that the numbers of the older levels stay; it is stronger than the CA levels and
+	// weaker than DANE, which wins over it (RFC 8461 §2).
+	VerifiedMTASTS
 )
 
 var verifiedNames = [...]string{
@@ -60,6 +67,7 @@ var verifiedNames = [...]string{
 	VerifiedPin:         "pin",
 	VerifiedDANEEE:      "dane-ee",
 	VerifiedDANETA:      "dane-ta",
+	VerifiedMTASTS:      "mta-sts",
 }
 
 // String returns a short lower-case name ("none", "ca+name", "dane-ta").
@@ -80,6 +88,11 @@ type Facts struct {
 	Verified    Verified // what the handshake proved; see Policy.Config
 	PeerCN      string   // subject common name of the server's leaf certificate, "" when none
 	Policy      string   // the policy the session ran under: Policy.Name
+	// STSTested: the session was checked against an MTA-STS policy in testing mode, without
+	// failing it (RFC 8461 §5); STSFailure then says why it would have failed under
+	// enforce (nil: it would have passed). For TLS-RPT.
+	STSTested  bool
+	STSFailure error
 }
 
 // VersionName returns the protocol as OpenSSL prints it ("TLSv1.3"), or ""
@@ -143,16 +156,39 @@ type Policy struct {
 	ciphers     []uint16 // TLS 1.2 and older suites; nil = Go's default
 	depth       int      // maximum verified chain length minus one; 0 = no limit
 	clientCert  *tls.Certificate
+	// sts: an MTA-STS enforce policy applies: besides Require, the chain must verify
+	// against stsRoots (nil: system roots) and the certificate must name serverName.
+	// stsTest: a testing policy: the same check, recorded in Facts, never failing.
+	sts, stsTest bool
+	stsNoMatch   bool // testing: the host matches no mx pattern
+	stsRoots     *x509.CertPool
 }
 
 // Name says which kind of policy this is, as the JSON output names it: "dane" when TLSA
-// records decide, else the mode ("opportunistic", "mandatory", "never").
+// records decide, "mta-sts" when an MTA-STS enforce policy applies, else the mode
+// ("opportunistic", "mandatory", "never").
 func (p *Policy) Name() string {
 	if len(p.DANE) > 0 {
 		return "dane"
 	}
+	if p.sts {
+		return "mta-sts"
+	}
 	return p.Mode.String()
 }
+
+// TLSAName is the name the TLSA records that decide were found at: the CNAME-expanded name
+// of an alias, else the server name. It is DANE's policy domain in TLS-RPT (RFC 8460 §3).
+func (p *Policy) TLSAName() string {
+	if p.tlsaName != "" {
+		return p.tlsaName
+	}
+	return p.serverName
+}
+
+// MTASTS reports whether an MTA-STS enforce policy applies to the hop (TLS mandatory, the
+// Web PKI and the MX host name checked on top of Require).
+func (p *Policy) MTASTS() bool { return p.sts }
 
 // Input is what the caller knows about the hop.
 type Input struct {
@@ -168,6 +204,13 @@ type Input struct {
 	// TLSA is the result of the TLSA lookup for the hop, when NeedTLSA said
 	// to make one.
 	TLSA TLSAState
+	// STS is what the recipient domain's MTA-STS policy asks of this hop
+	// (mtasts.Policy.Effect of ServerName); nil or the zero Effect: no policy.
+	// The caller leaves it nil for static routes and address literals.
+	STS *mtasts.Effect
+	// STSRoots verifies the chain for MTA-STS; nil means the system roots
+	// (the Web PKI, RFC 8461 §4.2).
+	STSRoots *x509.CertPool
 }
 
 // TLSAState is the outcome of a TLSA lookup for "_25._tcp.<ServerName>"

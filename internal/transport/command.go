@@ -45,19 +45,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	conns := fs.Int("c", deliver.DefaultMaxConns, "at most `N` connections in all")
 	perDest := fs.Int("per-dest", deliver.DefaultPerDest, "at most `N` connections per destination")
 	maxPerConn := fs.Int("max-per-conn", deliver.DefaultMaxPerConn, "at most `N` transactions per connection, then a new one")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return report.ExitOK
-		}
-		return report.ExitUsage
-	}
-	if f.Version {
-		fmt.Fprintln(stdout, "mxout", version)
-		return report.ExitOK
+	if exit, done := f.Parse(fs, args, usage, stdout, stderr, version); done {
+		return exit
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "mxout transport: unexpected argument %q: jobs come on standard input\n", fs.Arg(0))

@@ -31,8 +31,24 @@ type checkReport struct {
 	CheckedAt time.Time    `json:"checked_at"`
 	MX        checkMX      `json:"mx"`
 	Hosts     []checkHost  `json:"hosts"`
-	MTASTS    any          `json:"mta_sts"`
+	MTASTS    *checkSTS    `json:"mta_sts"`
 	Verdict   checkVerdict `json:"verdict"`
+}
+
+type checkSTS struct {
+	Record *struct {
+		Text string `json:"text"`
+		ID   string `json:"id"`
+	} `json:"record"`
+	RecordError string `json:"record_error"`
+	DNSSEC      string `json:"dnssec"`
+	Policy      *struct {
+		Mode   string   `json:"mode"`
+		MX     []string `json:"mx"`
+		MaxAge int      `json:"max_age"`
+		Source string   `json:"source"`
+	} `json:"policy"`
+	Error string `json:"error"`
 }
 
 type checkMX struct {
@@ -50,6 +66,7 @@ type checkHost struct {
 	Name         string `json:"name"`
 	Pref         int    `json:"pref"`
 	Planned      bool   `json:"planned"`
+	MTASTSMatch  *bool  `json:"mta_sts_match"`
 	AddressError string `json:"address_error"`
 	DNSSEC       string `json:"dnssec"`
 	TLSA         *struct {
@@ -142,7 +159,13 @@ func runCheck(t *testing.T, domain string) (checkReport, int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "check", "--json", "-p", peerSMTPPort, "--dns", peerDNS,
 		"-h", "client.example.test", "--timeout", "10s", domain)
-	cmd.Env = cleanEnv()
+	// A state directory of the test's own. For the MTA-STS domains the test CA is the system
+	// roots (Go reads SSL_CERT_FILE), for the policy host and the MX certificates; the other
+	// tests want the certificates untrusted (ca_trusted false).
+	cmd.Env = append(cleanEnv(), "MXOUT_STATE="+t.TempDir())
+	if strings.HasPrefix(domain, "sts-") {
+		cmd.Env = append(cmd.Env, "SSL_CERT_FILE="+caFile(t))
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -162,8 +185,12 @@ func runCheck(t *testing.T, domain string) (checkReport, int) {
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("mxout check %s: %v in %s", domain, err, stdout.Bytes())
 	}
-	if rep.Domain != domain || rep.Port != 2525 || time.Since(rep.CheckedAt) > time.Minute || rep.MTASTS != nil {
-		t.Errorf("header: domain %q port %d checked_at %v mta_sts %v", rep.Domain, rep.Port, rep.CheckedAt, rep.MTASTS)
+	if rep.Domain != domain || rep.Port != 2525 || time.Since(rep.CheckedAt) > time.Minute {
+		t.Errorf("header: domain %q port %d checked_at %v", rep.Domain, rep.Port, rep.CheckedAt)
+	}
+	if !strings.HasPrefix(domain, "sts-") && (rep.MTASTS == nil || rep.MTASTS.Record != nil || rep.MTASTS.Policy != nil ||
+		rep.MTASTS.RecordError == "" || rep.MTASTS.Error != "") {
+		t.Errorf("mta_sts %+v; want no record and no policy, without an error", rep.MTASTS)
 	}
 	return rep, cmd.ProcessState.ExitCode()
 }
@@ -416,5 +443,32 @@ func TestCheckTLSALookupFails(t *testing.T) {
 	}
 	if v := a.Verdict; v.Action != "defer" || v.DSN != "4.4.3" || v.Reason != "the TLSA lookup failed" {
 		t.Errorf("verdict %+v", v)
+	}
+}
+
+// TestCheckMTASTS: an enforce policy whose MX host matches (delivery over MTA-STS-verified TLS)
+// and one that allows no MX host (no delivery, and why); the record and the policy field by field.
+func TestCheckMTASTS(t *testing.T) {
+	t.Parallel()
+	rep, code := runCheck(t, "sts-enforce.insecure.test")
+	m := rep.MTASTS
+	if m == nil || m.Record == nil || m.Record.ID != "20261130" || m.Record.Text != "v=STSv1; id=20261130" || m.DNSSEC != "insecure" ||
+		m.Policy == nil || m.Policy.Mode != "enforce" || m.Policy.MaxAge != 86400 || m.Policy.Source != "fetch" ||
+		len(m.Policy.MX) != 1 || m.Policy.MX[0] != "mx1.insecure.test" || m.Error != "" {
+		t.Fatalf("mta_sts %+v", m)
+	}
+	if len(rep.Hosts) != 1 || rep.Hosts[0].MTASTSMatch == nil || !*rep.Hosts[0].MTASTSMatch {
+		t.Errorf("hosts %+v", rep.Hosts)
+	}
+	if v := rep.Verdict; code != 0 || v.Action != "deliver" || v.Policy != "mta-sts" || v.TLS != "mta-sts" {
+		t.Errorf("exit %d, verdict %+v", code, v)
+	}
+
+	rep, code = runCheck(t, "sts-nomatch.insecure.test")
+	if len(rep.Hosts) != 1 || rep.Hosts[0].MTASTSMatch == nil || *rep.Hosts[0].MTASTSMatch || rep.MTASTS.Policy == nil {
+		t.Fatalf("hosts %+v, mta_sts %+v", rep.Hosts, rep.MTASTS)
+	}
+	if v := rep.Verdict; code != 1 || v.Action != "defer" || !strings.Contains(v.Text, "the MTA-STS policy does not allow this MX host") {
+		t.Errorf("exit %d, verdict %+v", code, v)
 	}
 }
