@@ -70,10 +70,12 @@ type Client struct {
 	bw    *bufio.Writer
 	opt   Options
 	ext   Extensions
-	esmtp bool  // the last hello was an accepted EHLO
-	utf8  bool  // the current transaction declared SMTPUTF8
-	greet Reply // the greeting, for EHLOOnlyIfESMTP
-	phase Phase // the phase of the read or write under way: which timeout applies
+	esmtp bool // the last hello was an accepted EHLO
+	utf8  bool // the current transaction declared SMTPUTF8
+	// chunked: the current transaction sends its text with BDAT (RFC 3030), not DATA
+	chunked bool
+	greet   Reply // the greeting, for EHLOOnlyIfESMTP
+	phase   Phase // the phase of the read or write under way: which timeout applies
 	// dotQueued: SendBody wrote the final dot into the buffer; DotReply or EnvelopeAfterDot
 	// sends it and reads its reply.
 	dotQueued bool
