@@ -49,6 +49,15 @@ type Config struct {
 	// with broken TLS still gets its mail. Never under a mandatory policy, DANE included.
 	// mxout's own commands set it; qmail-remote keeps s/qmail's rule (only "?" does this).
 	ClearAfterTLSFailure bool
+	// Chunking sends message texts with BDAT (RFC 3030) to servers that offer CHUNKING; without
+	// it, and to other servers, DATA. mxout's own commands set it; qmail-remote keeps DATA, the
+	// command its reports name.
+	Chunking bool
+	// HonourTLSRequiredNo lets a message's "TLS-Required: No" header field (RFC 8689 §5) relax
+	// the recipient's TLS policies for it: no DANE (and no MTA-STS), TLS only opportunistic.
+	// Local tlsdestinations rules still apply, and a REQUIRETLS job ignores the field. mxout's
+	// own commands set it; qmail-remote keeps DANE for every message.
+	HonourTLSRequiredNo bool
 }
 
 // DefaultWalkLimit is the WalkLimit when none is set. With at most 16 hosts of 5 addresses
@@ -118,9 +127,20 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, jo
 			peer := netip.AddrPortFrom(addr, port)
 			lastPeer = peer
 			s, err := e.Open(ctx, name, peer, pol)
+			if err != nil && job.RequireTLS {
+				err = requireTLSOpenError(err)
+			}
 			if err != nil {
 				last = err
 				continue
+			}
+			s.vouched = e.vouched(job, dest, hop)
+			if job.RequireTLS {
+				if err := s.requireTLSRefusal(); err != nil {
+					s.Close(ctx) // nothing of the transaction was sent (RFC 8689 §4.2.1: QUIT, next host)
+					last = err
+					continue
+				}
 			}
 			if use(s) {
 				return
@@ -146,6 +166,19 @@ func (e *Engine) groupKey(dest, sender string) string {
 		return dest + "|" + senderDomain(sender)
 	}
 	return dest
+}
+
+// tlsGroup is the part of a job's pool group its own TLS wishes add: a REQUIRETLS job's
+// sessions were opened under a raised policy and checked, a "TLS-Required: No" job's without
+// DANE; neither may be shared with ordinary jobs.
+func (e *Engine) tlsGroup(job *Job) string {
+	switch {
+	case job.RequireTLS:
+		return "|requiretls"
+	case e.tlsOptional(job):
+		return "|tls-optional"
+	}
+	return ""
 }
 
 // plan applies the static routes, then MX routing, to the A-label form of host. It returns the

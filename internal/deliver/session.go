@@ -24,6 +24,8 @@ type Session struct {
 	key      string           // the pool group it belongs to
 	dest     string           // the destination it was opened for (the pool's limits)
 	policy   *tlspolicy.Policy
+	chunking bool // Config.Chunking: BDAT where the server offers CHUNKING
+	vouched  bool // the hop's name is trusted for REQUIRETLS (Engine.vouched)
 
 	pending      *pendingDot // a transaction whose final dot's reply the next one reads
 	transactions int         // transactions begun on this session
@@ -60,7 +62,7 @@ func (e *Engine) open(ctx context.Context, host string, peer netip.AddrPort, pol
 	}
 	c := smtp.NewClient(conn, smtp.Options{Peer: peer, Timeout: e.TimeoutRemote, Timeouts: e.Timeouts,
 		Transcript: e.Transcript, NoPipelining: e.NoPipelining, EHLOOnlyIfESMTP: e.EHLOOnlyIfESMTP})
-	s := &Session{c: c, Host: host, Peer: peer, policy: pol}
+	s := &Session{c: c, Host: host, Peer: peer, policy: pol, chunking: e.Chunking}
 	if err := e.setUp(ctx, s, pol); err != nil {
 		c.Quit(ctx)
 		c.Close()
@@ -174,7 +176,14 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func
 		idx = append(idx, i)
 	}
 	msg := job.Message
-	env := smtp.Envelope{From: job.Sender, To: to, Size: msg.WireSize(), EightBit: msg.EightBit}
+	env := smtp.Envelope{From: job.Sender, To: to, Size: msg.WireSize(), EightBit: msg.EightBit,
+		DSN: jobDSN(job, idx), RequireTLS: job.RequireTLS, Chunking: s.chunking, Binary: msg.Binary}
+	if job.RequireTLS {
+		if err := s.requireTLSRefusal(); err != nil {
+			s.fail(res, err) // a kept session is checked again: nothing is sent that could not go
+			return false
+		}
+	}
 	var sent *smtp.Sent
 	var err error
 	if pd := s.pending; pd != nil {
@@ -205,6 +214,13 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func
 		s.fail(res, &smtp.Error{Phase: smtp.PhaseBody, Peer: s.Peer, Err: smtp.ErrPartialLine})
 		return false
 	}
+	if sent.Chunked {
+		// BDAT: the reply to LAST is read here; the session is not handed to the next job
+		// behind it (only a queued final dot is), so the next envelope waits for it.
+		final, err := s.c.BDAT(ctx, msg.Open(), env.Size)
+		s.finish(res, final, err)
+		return false
+	}
 	if err := s.c.SendBody(ctx, msg.Open()); err != nil {
 		s.fail(res, err)
 		return false
@@ -223,6 +239,22 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func
 	final, err := s.c.DotReply(ctx)
 	s.finish(res, final, err)
 	return false
+}
+
+// jobDSN is the job's DSN parameters for the recipients that are sent (idx: their positions in
+// the job), so that each ORCPT stays with its recipient.
+func jobDSN(job *Job, idx []int) smtp.DSN {
+	d := job.DSN
+	if d.ORcpt == nil {
+		return d
+	}
+	d.ORcpt = make([]string, len(idx))
+	for k, i := range idx {
+		if i < len(job.DSN.ORcpt) {
+			d.ORcpt[k] = job.DSN.ORcpt[i]
+		}
+	}
+	return d
 }
 
 // finish records the reply to the final dot (or the failure to get one) as the message's
@@ -270,5 +302,6 @@ func (s *Session) untouched(sent *smtp.Sent, err error) bool {
 		return false
 	}
 	return se.Reply == nil && !errors.Is(se.Err, smtp.ErrAddress) && !errors.Is(se.Err, smtp.ErrTooBig) &&
-		!errors.Is(se.Err, smtp.ErrNeedsSMTPUTF8) || se.Reply != nil && se.Reply.Code == 421
+		!errors.Is(se.Err, smtp.ErrNeedsSMTPUTF8) && !errors.Is(se.Err, smtp.ErrRequireTLS) &&
+		!errors.Is(se.Err, smtp.ErrDSN) || se.Reply != nil && se.Reply.Code == 421
 }

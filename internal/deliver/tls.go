@@ -21,12 +21,13 @@ type TLSALookuper interface {
 // (RFC 7672 §2.2). The port is decided first, once, so that the TLSA records are those of the
 // port that is dialled (_port._tcp.host).
 func (e *Engine) policy(ctx context.Context, job *Job, dest string, hop route.Hop) (*tlspolicy.Policy, uint16, error) {
-	in := tlspolicy.Input{Destination: dest, ServerName: hop.Name, SenderDomain: senderDomain(job.Sender)}
+	in := tlspolicy.Input{Destination: dest, ServerName: hop.Name, SenderDomain: senderDomain(job.Sender),
+		RequireTLS: job.RequireTLS}
 	port := hop.Port
 	if p := tlspolicy.RulePort(e.TLSDestinations, dest, in.SenderDomain); p != 0 {
 		port = p
 	}
-	if e.TLSA != nil && hop.MXAuthentic && hop.AddrAuthentic &&
+	if e.TLSA != nil && !e.tlsOptional(job) && hop.MXAuthentic && hop.AddrAuthentic &&
 		tlspolicy.NeedTLSA(e.TLSDestinations, dest, in.SenderDomain) {
 		in.TLSA = e.lookupTLSA(ctx, port, hop)
 	}

@@ -133,6 +133,9 @@ type Policy struct {
 	// Rule is the tlsdestinations key that decided ("=mx.example.test",
 	// "+*"), "" for the default and "tlsa" when TLSA records did.
 	Rule string
+	// RequireTLS: the policy was raised for a REQUIRETLS message
+	// (Input.RequireTLS).
+	RequireTLS bool
 
 	serverName  string         // SNI and the name checks
 	destination string         // the tlsdestinations key host, a second reference name
@@ -168,6 +171,12 @@ type Input struct {
 	// TLSA is the result of the TLSA lookup for the hop, when NeedTLSA said
 	// to make one.
 	TLSA TLSAState
+	// RequireTLS: the message asks for REQUIRETLS (RFC 8689 §4.2.1), so the
+	// hop is Mandatory whatever the rule says ("!" included), never falls
+	// back to clear, and its certificate must at least verify with a name
+	// check (VerifiedCAName) unless DANE decides. Whether a session under
+	// the policy qualifies is the caller's decision after EHLO.
+	RequireTLS bool
 }
 
 // TLSAState is the outcome of a TLSA lookup for "_25._tcp.<ServerName>"
