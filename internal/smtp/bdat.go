@@ -60,7 +60,11 @@ func (c *Client) BDAT(ctx context.Context, text io.Reader, size int64) (Reply, e
 	defer end()
 	bp := chunkBuffers.Get().(*[]byte)
 	buf := copyBuffers.Get().(*[]byte)
-	k := &chunker{c: c, ctx: ctx, buf: (*bp)[:0]}
+	limit := chunkSize
+	if c.chunkLimit > 0 && c.chunkLimit < chunkSize {
+		limit = c.chunkLimit
+	}
+	k := &chunker{c: c, ctx: ctx, buf: (*bp)[0:0:limit]}
 	defer func() {
 		chunkBuffers.Put(bp)
 		copyBuffers.Put(buf)

@@ -74,8 +74,10 @@ type Client struct {
 	utf8  bool // the current transaction declared SMTPUTF8
 	// chunked: the current transaction sends its text with BDAT (RFC 3030), not DATA
 	chunked bool
-	greet   Reply // the greeting, for EHLOOnlyIfESMTP
-	phase   Phase // the phase of the read or write under way: which timeout applies
+	// chunkLimit, when set, makes BDAT chunks smaller than chunkSize (tests of many chunks)
+	chunkLimit int
+	greet      Reply // the greeting, for EHLOOnlyIfESMTP
+	phase      Phase // the phase of the read or write under way: which timeout applies
 	// dotQueued: SendBody wrote the final dot into the buffer; DotReply or EnvelopeAfterDot
 	// sends it and reads its reply.
 	dotQueued bool
