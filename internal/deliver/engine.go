@@ -53,7 +53,7 @@ type Config struct {
 	// it, and to other servers, DATA. mxout's own commands set it; qmail-remote keeps DATA, the
 	// command its reports name.
 	Chunking bool
-	// HonourTLSRequiredNo lets a message's "TLS-Required: No" header field (RFC 8689 §5) relax
+	// HonourTLSRequiredNo lets a message's "TLS-Required: No" header field (RFC 8689) relax
 	// the recipient's TLS policies for it: no DANE (and no MTA-STS), TLS only opportunistic.
 	// Local tlsdestinations rules still apply, and a REQUIRETLS job ignores the field. mxout's
 	// own commands set it; qmail-remote keeps DANE for every message.

@@ -88,8 +88,8 @@ func requireTLSOpenError(err error) error {
 const maxHeaderScan = 256 << 10
 
 // tlsOptional reports whether the job's message may go without the recipient's TLS policies
-// (RFC 8689 §5, "TLS-Required: No"): only when the engine honours the field, the job does not
-// ask for REQUIRETLS (RFC 8689 §5: the field is ignored then), and the header says so. The
+// (RFC 8689, "TLS-Required: No"): only when the engine honours the field, the job does not
+// ask for REQUIRETLS (RFC 8689: the field is ignored then), and the header says so. The
 // answer is kept in the job: each hop asks.
 func (e *Engine) tlsOptional(job *Job) bool {
 	if !e.HonourTLSRequiredNo || job.RequireTLS || job.Message == nil {
@@ -102,7 +102,7 @@ func (e *Engine) tlsOptional(job *Job) bool {
 }
 
 // TLSRequiredNo reports whether the message's header section holds a "TLS-Required" field
-// whose value is "No" (RFC 8689 §5; case-insensitive, folding and blanks ignored). Only the
+// whose value is "No" (RFC 8689; case-insensitive, folding and blanks ignored). Only the
 // header section is read, at most 256 KiB of it; a read error counts as no such field.
 func TLSRequiredNo(msg io.Reader) bool {
 	br := bufio.NewReader(io.LimitReader(msg, maxHeaderScan))

@@ -136,7 +136,7 @@ func TestRequireTLSPool(t *testing.T) {
 	}
 }
 
-// TestTLSRequiredNo (RFC 8689 §5): with "TLS-Required: No" DANE does not apply to the message,
+// TestTLSRequiredNo (RFC 8689): with "TLS-Required: No" DANE does not apply to the message,
 // so a server without STARTTLS gets it in clear; without the field the DANE hop stays mandatory.
 // A REQUIRETLS job ignores the field.
 func TestTLSRequiredNo(t *testing.T) {
