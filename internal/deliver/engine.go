@@ -134,8 +134,8 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, jo
 				last = err
 				continue
 			}
-			s.vouched = e.vouched(job, dest, hop)
 			if job.RequireTLS {
+				s.vouched = e.vouched(job, dest, hop)
 				if err := s.requireTLSRefusal(); err != nil {
 					s.Close(ctx) // nothing of the transaction was sent (RFC 8689 §4.2.1: QUIT, next host)
 					last = err

@@ -18,9 +18,10 @@ import (
 // Chunks are chunkSize bytes; the last one, never empty unless the message is, is marked LAST.
 // With PIPELINING the replies to the chunks before the last are read while later chunks go out
 // (RFC 3030 §4.2), at most chunkWindow behind; without it each chunk waits for its reply. Before
-// the LAST chunk is written every earlier reply has been read and the connection is checked for
-// anything more (decision 12): a reply that no chunk asked for would otherwise be read as the
-// reply to LAST, the one that decides delivery.
+// the first of several chunks, and before the LAST chunk (once every earlier reply has been
+// read), the connection is checked for anything more (decision 12): a reply that no chunk asked
+// for would otherwise be counted as a chunk's, in the end as the reply to LAST, the one that
+// decides delivery.
 
 const (
 	// chunkSize is the payload of every chunk but the last.
@@ -146,6 +147,13 @@ func (k *chunker) room() {
 // answered at once without pipelining, else once the window is full.
 func (k *chunker) send(last bool) error {
 	c := k.c
+	if k.sent == 0 && !last {
+		// The first of several chunks: a stray reply waiting now would be counted as this
+		// chunk's, and every later reply would answer the wrong chunk (decision 12).
+		if err := k.quiet(); err != nil {
+			return err
+		}
+	}
 	line := "BDAT " + strconv.Itoa(len(k.buf))
 	if last {
 		line += " LAST"
@@ -188,6 +196,19 @@ func (k *chunker) readChunkReply() error {
 	return nil
 }
 
+// quiet checks that the server sent nothing that no chunk asked for.
+func (k *chunker) quiet() *Error {
+	c := k.c
+	came, err := c.pending(k.ctx)
+	if err != nil {
+		return c.botch(ioError(PhaseBody, c.opt.Peer, err))
+	}
+	if came {
+		return c.unsolicited(PhaseBody, nil)
+	}
+	return nil
+}
+
 // last reads every reply still due, checks that nothing else came, sends the LAST chunk and
 // reads its reply.
 func (k *chunker) last() (Reply, error) {
@@ -197,12 +218,8 @@ func (k *chunker) last() (Reply, error) {
 			return Reply{}, c.botch(err.(*Error))
 		}
 	}
-	came, err := c.pending(k.ctx)
-	if err != nil {
-		return Reply{}, c.botch(ioError(PhaseBody, c.opt.Peer, err))
-	}
-	if came {
-		return Reply{}, c.unsolicited(PhaseBody, nil)
+	if err := k.quiet(); err != nil {
+		return Reply{}, c.botch(err)
 	}
 	if err := k.send(true); err != nil {
 		return Reply{}, c.botch(err.(*Error))

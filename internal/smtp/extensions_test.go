@@ -179,20 +179,23 @@ func TestBDATLastLost(t *testing.T) {
 	}
 }
 
-// TestBDATUnsolicited (decision 12): a reply that no command asked for, waiting when LAST is
-// due, is ErrUnsolicited and LAST is never sent.
+// TestBDATUnsolicited (decision 12): a reply that no command asked for, waiting when a message's
+// only chunk or the first of its several chunks is due, is ErrUnsolicited and no chunk is sent:
+// it would be counted as that chunk's reply.
 func TestBDATUnsolicited(t *testing.T) {
-	srv := smtptest.Start(t, helloWith("CHUNKING")+"> MAIL FROM:<s@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n"+
-		"< 250 extra\n! expect-eof")
-	c := session(t, srv, 5*time.Second)
-	if _, err := c.Envelope(t.Context(), smtp.Envelope{From: "s@example.org", To: []string{"b@example.test"}, Chunking: true}); err != nil {
-		t.Fatal(err)
+	for _, text := range []string{"x\n", strings.Repeat("x\n", 70000)} {
+		srv := smtptest.Start(t, helloWith("CHUNKING")+"> MAIL FROM:<s@example.org>\n< 250 ok\n> RCPT TO:<b@example.test>\n< 250 ok\n"+
+			"< 250 extra\n! expect-eof")
+		c := session(t, srv, 5*time.Second)
+		if _, err := c.Envelope(t.Context(), smtp.Envelope{From: "s@example.org", To: []string{"b@example.test"}, Chunking: true}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond) // the stray reply arrives
+		_, err := c.BDAT(t.Context(), strings.NewReader(text), 0)
+		var e *smtp.Error
+		if !errors.As(err, &e) || !errors.Is(err, smtp.ErrUnsolicited) || e.MaybeDelivered() || !c.Botched() {
+			t.Fatalf("%d bytes: got %v", len(text), err)
+		}
+		c.Close()
 	}
-	time.Sleep(50 * time.Millisecond) // the stray reply arrives
-	_, err := c.BDAT(t.Context(), strings.NewReader("x\n"), 0)
-	var e *smtp.Error
-	if !errors.As(err, &e) || !errors.Is(err, smtp.ErrUnsolicited) || e.MaybeDelivered() || !c.Botched() {
-		t.Fatalf("got %v", err)
-	}
-	c.Close()
 }
