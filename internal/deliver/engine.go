@@ -106,6 +106,7 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, jo
 	var last error
 	var lastHost string
 	var lastPeer netip.AddrPort
+	var refused refusal // the last host that could not carry a REQUIRETLS message
 	for _, hop := range plan.Hops {
 		if last != nil && time.Now().After(stop) {
 			break
@@ -129,6 +130,7 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, jo
 			s, err := e.Open(ctx, name, peer, pol)
 			if err != nil && job.RequireTLS {
 				err = requireTLSOpenError(err)
+				refused.note(err, name, peer)
 			}
 			if err != nil {
 				last = err
@@ -139,6 +141,7 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, jo
 				if err := s.requireTLSRefusal(); err != nil {
 					s.Close(ctx) // nothing of the transaction was sent (RFC 8689 §4.2.1: QUIT, next host)
 					last = err
+					refused.note(err, name, peer)
 					continue
 				}
 			}
@@ -146,6 +149,9 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, jo
 				return
 			}
 		}
+	}
+	if refused.err != nil {
+		last, lastHost, lastPeer = refused.err, refused.host, refused.peer
 	}
 	res.Message = classify(last)
 	res.Message.Host, res.Message.Peer = lastHost, lastPeer

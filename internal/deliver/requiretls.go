@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 
 	"github.com/mxout/mxout/internal/idn"
@@ -20,7 +21,8 @@ import (
 // REQUIRETLS job is raised (tlspolicy.Input.RequireTLS: mandatory TLS with at least a CA and
 // name check, or DANE), and after EHLO the session must qualify (requireTLSRefusal) before
 // anything of the transaction is sent. A hop that does not qualify is closed and the next
-// address or MX host is tried; when none does, the job fails with 5.7.30 (outcome.RequireTLS).
+// address or MX host is tried; when none delivers and one of them could not carry the message,
+// the job fails with 5.7.30 (outcome.RequireTLS), even if others could not be reached (refusal).
 
 // requireTLSRefusal says why the session cannot carry a REQUIRETLS message, or nil when it can:
 // the server offers REQUIRETLS in its EHLO reply after STARTTLS (or over implicit TLS), and the
@@ -82,6 +84,24 @@ func requireTLSOpenError(err error) error {
 	wrapped.Reply = nil
 	wrapped.Err = fmt.Errorf("%w: %w", smtp.ErrRequireTLS, se.Err)
 	return &wrapped
+}
+
+// refusal remembers the last host that could not carry a REQUIRETLS message. It decides the
+// job's outcome when no host delivers, over failures of other kinds at other hosts: a host that
+// answered and could not carry the message is the evidence; one that could not be reached at all
+// is none, and deferring until the queue gives up would bounce the same message days later with
+// a connect error's text.
+type refusal struct {
+	err  error
+	host string
+	peer netip.AddrPort
+}
+
+// note keeps err when it is a REQUIRETLS refusal.
+func (r *refusal) note(err error, host string, peer netip.AddrPort) {
+	if errors.Is(err, smtp.ErrRequireTLS) {
+		r.err, r.host, r.peer = err, host, peer
+	}
 }
 
 // maxHeaderScan bounds how much of a message is read to find its header fields.

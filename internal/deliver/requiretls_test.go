@@ -195,3 +195,20 @@ func TestTLSRequiredNoHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestRequireTLSRefusalWins: the first MX host cannot carry the message, the second cannot be
+// reached: the outcome is the refusal (5.7.30, naming the host that refused), not the connect
+// failure, and both hosts were tried.
+func TestRequireTLSRefusalWins(t *testing.T) {
+	srv, ca := tlsScriptServer(t, startTLS+"< 250 mx\n> QUIT")
+	twoMX := fakeDNS{
+		mx: map[string][]dns.MX{"example.test": {{Host: "mx.example.test", Pref: 10}, {Host: "mx2.example.test", Pref: 20}}},
+		ip: map[string][]netip.Addr{"mx.example.test": {netip.MustParseAddr("192.0.2.1")}, "mx2.example.test": {netip.MustParseAddr("192.0.2.2")}},
+	}
+	e := tlsEngine(t, srv, twoMX, ca, "~example.test:CA\n")
+	res := e.Deliver(t.Context(), requireTLSJob(t, "Subject: t\n\nhello\n"))
+	o := res.Recipients[0]
+	if o.Status != outcome.Failed || o.DSN != "5.7.30" || o.Host != "mx.example.test" || !strings.Contains(o.Local, "does not offer REQUIRETLS") {
+		t.Fatalf("outcome %v %s on %s: %s", o.Status, o.DSN, o.Host, o.Describe())
+	}
+}

@@ -77,3 +77,40 @@ func TestTransportDSN(t *testing.T) {
 		t.Errorf("RET=HDRS, but the report returned the body:\n%s", report.Data)
 	}
 }
+
+// TestTransportRequireTLSRefused (RFC 8689): the Postfix peer is reached over DANE-verified TLS
+// but does not offer REQUIRETLS, so a REQUIRETLS job fails permanently with 5.7.30 and nothing
+// of it is delivered; the same message without requiretls is delivered.
+func TestTransportRequireTLSRefused(t *testing.T) {
+	run := fmt.Sprintf("%d.%d", os.Getpid(), time.Now().UnixNano())
+	dir := t.TempDir()
+	var jobs bytes.Buffer
+	ids := map[bool]string{}
+	for _, req := range []bool{true, false} {
+		id := fmt.Sprintf("<reqtls.%s.%v@mxout-it.example.test>", run, req)
+		ids[req] = id
+		path := filepath.Join(dir, fmt.Sprint(req))
+		if err := os.WriteFile(path, message(id, "reqtls@example.test", "hello\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		job, _ := json.Marshal(map[string]any{"id": fmt.Sprint(req), "sender": sender, "recipients": []string{"reqtls@example.test"},
+			"file": path, "requiretls": req})
+		jobs.Write(append(job, '\n'))
+	}
+	out, errOut := runTransport(t, jobs.Bytes(), "-p", peerSMTPPort, "-C", transportControl(t))
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Split(l, "\t")
+		switch {
+		case len(f) != 5:
+			t.Fatalf("status line %q (stderr %s)", l, errOut)
+		case f[0] == "true" && (f[2] != "error" || f[3] != "5.7.30" || !strings.Contains(f[4], "REQUIRETLS")):
+			t.Errorf("REQUIRETLS job: %q, want error 5.7.30", l)
+		case f[0] == "false" && f[2] != "ok":
+			t.Errorf("ordinary job: %q, want ok", l)
+		}
+	}
+	waitMail(t, ids[false], 1)
+	if got := findMail(t, ids[true]); len(got) != 0 {
+		t.Errorf("the REQUIRETLS message was delivered: %s", got[0].Path)
+	}
+}
