@@ -57,7 +57,27 @@ type Flags struct {
 
 	StateDir string // --state-dir
 	NoMTASTS bool   // --no-mta-sts
+
+	// DSN (RFC 3461) and REQUIRETLS (RFC 8689) for the message(s); transport jobs' own fields win.
+	Ret        string     // --ret FULL|HDRS
+	EnvID      string     // --envid
+	Notify     string     // --notify NEVER|SUCCESS,FAILURE,DELAY
+	ORcpt      stringList // --orcpt, once per recipient in order (mxout deliver)
+	RequireTLS bool       // --requiretls
+	NoChunking bool       // --no-chunking
 }
+
+// stringList is a flag that may be given many times.
+type stringList []string
+
+func (l *stringList) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(*l, " ")
+}
+
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
 // Register adds the shared flags to fs.
 func (f *Flags) Register(fs *flag.FlagSet) {
@@ -88,6 +108,28 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.AuthFile, "auth-file", "", "SMTP AUTH credentials from `FILE`: lines \"relay-or-domain user password\" (mode 600; docs/auth.md)")
 	fs.StringVar(&f.StateDir, "state-dir", "", "state `DIR` for the MTA-STS policy cache and TLS-RPT results (default $MXOUT_STATE, else "+state.Default+"; MTA-STS is off when the default is missing or not writable)")
 	fs.BoolVar(&f.NoMTASTS, "no-mta-sts", false, "do not apply MTA-STS policies and record nothing for TLS-RPT")
+	fs.StringVar(&f.Ret, "ret", "", "DSN: return `FULL` or HDRS of the message in a failure notice (RFC 3461 RET)")
+	fs.StringVar(&f.EnvID, "envid", "", "DSN: envelope `ID` for notices (RFC 3461 ENVID, printable ASCII)")
+	fs.StringVar(&f.Notify, "notify", "", "DSN: `NEVER` or a list of SUCCESS,FAILURE,DELAY for every recipient (RFC 3461 NOTIFY)")
+	fs.Var(&f.ORcpt, "orcpt", "DSN: original recipient `TYPE;ADDR` (rfc822;a@b), once per recipient in order (RFC 3461 ORCPT)")
+	fs.BoolVar(&f.RequireTLS, "requiretls", false, "REQUIRETLS (RFC 8689): only over verified TLS to servers offering REQUIRETLS, else fail 5.7.30")
+	fs.BoolVar(&f.NoChunking, "no-chunking", false, "send with DATA even to servers that offer CHUNKING (BDAT)")
+}
+
+// JobDSN is the DSN parameters the flags give a message with n recipients: --orcpt, when
+// given, once per recipient. Invalid values are a *UsageError.
+func (f *Flags) JobDSN(n int) (smtp.DSN, error) {
+	d := smtp.DSN{Ret: strings.ToUpper(f.Ret), EnvID: f.EnvID, Notify: f.Notify}
+	if len(f.ORcpt) > 0 {
+		if len(f.ORcpt) != n {
+			return smtp.DSN{}, &UsageError{fmt.Sprintf("--orcpt given %d times for %d recipients: once per recipient, in order", len(f.ORcpt), n)}
+		}
+		d.ORcpt = append([]string(nil), f.ORcpt...)
+	}
+	if err := d.Check(); err != nil {
+		return smtp.DSN{}, &UsageError{strings.TrimPrefix(err.Error(), "smtp: ")}
+	}
+	return d, nil
 }
 
 // Timeouts are the per-phase timeouts of -T. Zero values keep the defaults.
@@ -238,6 +280,8 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		EHLOOnlyIfESMTP:      f.EHLOIfESMTP,
 		TLSA:                 resolver,
 		ClearAfterTLSFailure: !f.NoClearRetry,
+		Chunking:             !f.NoChunking,
+		HonourTLSRequiredNo:  true,
 		Planner: &route.Planner{
 			Resolver: resolver, Port: port, NoMX: f.NoMX, Interleave: !f.PreferIPv6,
 			IgnoreMXLookupError: f.IgnoreMXLookupError,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/mxout/mxout/internal/downgrade"
 	"github.com/mxout/mxout/internal/outcome"
@@ -124,6 +125,12 @@ func classifySession(e *smtp.Error) outcome.Outcome {
 	}
 	var de *downgrade.Error
 	switch {
+	case errors.Is(e.Err, smtp.ErrRequireTLS):
+		return local(outcome.RequireTLS, "REQUIRETLS cannot be honoured: "+strings.TrimPrefix(e.Err.Error(), smtp.ErrRequireTLS.Error()+": "))
+	case errors.Is(e.Err, smtp.ErrDSN):
+		return local(outcome.BadJob, e.Err.Error())
+	case errors.Is(e.Err, smtp.ErrSizeChanged):
+		return local(outcome.MessageUnreadable, "the message changed while it was sent: "+e.Err.Error())
 	case errors.Is(e.Err, smtp.ErrTooBig):
 		return local(outcome.TooBig, "the message is larger than the server's SIZE limit")
 	case errors.Is(e.Err, smtp.ErrNeedsSMTPUTF8):

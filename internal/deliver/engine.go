@@ -84,6 +84,15 @@ type Config struct {
 	// TLSReport records, for TLS-RPT (RFC 8460), every session made under a DANE or MTA-STS
 	// policy and every failure of one; nil records nothing.
 	TLSReport TLSReporter
+	// Chunking sends message texts with BDAT (RFC 3030) to servers that offer CHUNKING; without
+	// it, and to other servers, DATA. mxout's own commands set it; qmail-remote keeps DATA, the
+	// command its reports name.
+	Chunking bool
+	// HonourTLSRequiredNo lets a message's "TLS-Required: No" header field (RFC 8689) relax
+	// the recipient's TLS policies for it: no DANE (and no MTA-STS), TLS only opportunistic.
+	// Local tlsdestinations rules still apply, and a REQUIRETLS job ignores the field. mxout's
+	// own commands set it; qmail-remote keeps DANE for every message.
+	HonourTLSRequiredNo bool
 }
 
 // DefaultWalkLimit is the WalkLimit when none is set. With at most 16 hosts of 5 addresses
@@ -135,10 +144,14 @@ func (e *Engine) walk(ctx context.Context, job *Job, res *Result, use func(*Sess
 // route's spec asks for.
 func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, sp spec, job *Job, res *Result, use func(*Session) bool) {
 	stop := time.Now().Add(e.walkLimit())
-	sts := e.LookupSTS(ctx, job.Host, job.Sender)
+	var sts *STS
+	if !e.tlsOptional(job) { // "TLS-Required: No": no MTA-STS for this message (RFC 8689 §5)
+		sts = e.LookupSTS(ctx, job.Host, job.Sender)
+	}
 	var last error
 	var lastHost string
 	var lastPeer netip.AddrPort
+	var refused refusal // the last host that could not carry a REQUIRETLS message
 	for _, hop := range plan.Hops {
 		if last != nil && time.Now().After(stop) {
 			break
@@ -169,14 +182,32 @@ func (e *Engine) walkPlan(ctx context.Context, plan *route.Plan, dest string, sp
 			lastPeer = peer
 			s, err := e.openSpec(ctx, name, peer, pol, sp)
 			e.reportHop(sts, hop, name, peer, pol, nil, s, err)
+			if err != nil && job.RequireTLS {
+				err = requireTLSOpenError(err)
+				refused.note(err, name, peer)
+			}
 			if err != nil {
 				last = err
 				continue
+			}
+			if job.RequireTLS {
+				// A host that DNSSEC, the operator or an MTA-STS enforce policy names vouches
+				// for the certificate's name (RFC 8689 §4.2.1).
+				s.vouched = e.vouched(job, dest, hop) || pol.MTASTS()
+				if err := s.requireTLSRefusal(); err != nil {
+					s.Close(ctx) // nothing of the transaction was sent (RFC 8689 §4.2.1: QUIT, next host)
+					last = err
+					refused.note(err, name, peer)
+					continue
+				}
 			}
 			if use(s) {
 				return
 			}
 		}
+	}
+	if refused.err != nil {
+		last, lastHost, lastPeer = refused.err, refused.host, refused.peer
 	}
 	res.Message = classify(last)
 	res.Message.Host, res.Message.Peer = lastHost, lastPeer
@@ -204,6 +235,19 @@ func (e *Engine) groupKey(dest, sender string, sp spec) string {
 		key += "|" + senderDomain(sender)
 	}
 	return key
+}
+
+// tlsGroup is the part of a job's pool group its own TLS wishes add: a REQUIRETLS job's
+// sessions were opened under a raised policy and checked, a "TLS-Required: No" job's without
+// DANE; neither may be shared with ordinary jobs.
+func (e *Engine) tlsGroup(job *Job) string {
+	switch {
+	case job.RequireTLS:
+		return "|requiretls"
+	case e.tlsOptional(job):
+		return "|tls-optional"
+	}
+	return ""
 }
 
 // plan applies the routes (Config.Routes: authsenders, qmtproutes, smtproutes, domainips),

@@ -3,6 +3,7 @@ package deliver
 import (
 	"github.com/mxout/mxout/internal/message"
 	"github.com/mxout/mxout/internal/outcome"
+	"github.com/mxout/mxout/internal/smtp"
 )
 
 // Job is one message for one destination.
@@ -11,6 +12,14 @@ type Job struct {
 	Sender     string // "" for the null sender
 	Recipients []string
 	Message    *message.Message
+	// DSN holds the RFC 3461 parameters; DSN.ORcpt, when set, runs parallel to Recipients. They
+	// are passed on only to servers that offer DSN.
+	DSN smtp.DSN
+	// RequireTLS asks for REQUIRETLS (RFC 8689): the message goes only to a server that offers
+	// REQUIRETLS over a verified TLS session (requireTLSRefusal), else it fails with 5.7.30.
+	RequireTLS bool
+
+	tlsNo, tlsNoKnown bool // the message's TLS-Required field says No (Engine.tlsOptional)
 }
 
 // Result is what became of a job: one Outcome per recipient, in the job's order, and the

@@ -118,7 +118,7 @@ func (p *Pool) Deliver(ctx context.Context, job *Job) *Result {
 			return res
 		}
 		pd := poolDest(plan, dest)
-		group := p.e.groupKey(pd, job.Sender, sp)
+		group := p.e.groupKey(pd, job.Sender, sp) + p.e.tlsGroup(job)
 		s, err := p.acquire(ctx, group, pd)
 		if err != nil {
 			res.Message = err.(outcomeError).o

@@ -28,6 +28,8 @@ type Session struct {
 	dest        string // the destination it was opened for (the pool's limits)
 	policy      *tlspolicy.Policy
 	eightBit    EightBit // Config.EightBit: what becomes of 8-bit messages (body.go)
+	chunking    bool     // Config.Chunking: BDAT where the server offers CHUNKING
+	vouched     bool     // the hop's name is trusted for REQUIRETLS (Engine.vouched)
 
 	pending      *pendingDot // a transaction whose final dot's reply the next one reads
 	transactions int         // transactions begun on this session
@@ -73,7 +75,10 @@ func (e *Engine) open(ctx context.Context, host string, peer netip.AddrPort, pol
 	}
 	c := smtp.NewClient(conn, smtp.Options{Peer: peer, Timeout: e.TimeoutRemote, Timeouts: e.Timeouts,
 		Transcript: e.Transcript, NoPipelining: e.NoPipelining, EHLOOnlyIfESMTP: e.EHLOOnlyIfESMTP, LMTP: e.LMTP})
-	s := &Session{c: c, Host: host, Peer: peer, policy: pol, eightBit: e.EightBit}
+	s := &Session{c: c, Host: host, Peer: peer, policy: pol, eightBit: e.EightBit,
+		// LMTP answers BDAT LAST with one reply per recipient (RFC 2033 §4.2 with RFC 3030);
+		// LMTP sessions keep DATA, whose replies per recipient lmtp.go reads.
+		chunking: e.Chunking && !e.LMTP}
 	if err := e.setUp(ctx, s, pol, sp); err != nil {
 		c.Quit(ctx)
 		c.Close()
@@ -226,6 +231,13 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func
 		to = append(to, rcpt)
 		idx = append(idx, i)
 	}
+	if job.RequireTLS {
+		if err := s.requireTLSRefusal(); err != nil {
+			s.settle(ctx)
+			s.fail(res, err) // a kept session is checked again: nothing is sent that could not go
+			return false
+		}
+	}
 	body, err := s.prepare(s.eightBit, job.Message)
 	if err != nil {
 		// A message this server cannot take (a downgrade failure) fails before MAIL FROM; the
@@ -237,7 +249,8 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func
 	// Written out here, not by a method of text: through a call, Go 1.26 moves the recipient
 	// list, which lives on the stack, to the heap (one allocation per message).
 	env := smtp.Envelope{From: job.Sender, To: to, Size: body.scan.WireSize(),
-		EightBit: body.scan.EightBit && !body.downgrade, UTF8: body.utf8}
+		EightBit: body.scan.EightBit && !body.downgrade, UTF8: body.utf8,
+		DSN: jobDSN(job, idx), RequireTLS: job.RequireTLS, Chunking: s.chunking, Binary: body.scan.Binary}
 	var sent *smtp.Sent
 	if pd := s.pending; pd != nil {
 		s.pending = nil
@@ -268,6 +281,14 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func
 		return false
 	}
 	r, sentText := body.open()
+	if sent.Chunked {
+		// BDAT: the reply to LAST is read here; the session is not handed to the next job
+		// behind it (only a queued final dot is), so the next envelope waits for it.
+		final, err := s.c.BDAT(ctx, r, env.Size)
+		sentText()
+		s.finish(res, final, err)
+		return false
+	}
 	err = s.c.SendBody(ctx, r)
 	sentText()
 	if err != nil {
@@ -293,6 +314,22 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func
 	final, err := s.c.DotReply(ctx)
 	s.finish(res, final, err)
 	return false
+}
+
+// jobDSN is the job's DSN parameters for the recipients that are sent (idx: their positions in
+// the job), so that each ORCPT stays with its recipient.
+func jobDSN(job *Job, idx []int) smtp.DSN {
+	d := job.DSN
+	if d.ORcpt == nil {
+		return d
+	}
+	d.ORcpt = make([]string, len(idx))
+	for k, i := range idx {
+		if i < len(job.DSN.ORcpt) {
+			d.ORcpt[k] = job.DSN.ORcpt[i]
+		}
+	}
+	return d
 }
 
 // finish records the reply to the final dot (or the failure to get one) as the message's
@@ -340,5 +377,6 @@ func (s *Session) untouched(sent *smtp.Sent, err error) bool {
 		return false
 	}
 	return se.Reply == nil && !errors.Is(se.Err, smtp.ErrAddress) && !errors.Is(se.Err, smtp.ErrTooBig) &&
-		!errors.Is(se.Err, smtp.ErrNeedsSMTPUTF8) || se.Reply != nil && se.Reply.Code == 421
+		!errors.Is(se.Err, smtp.ErrNeedsSMTPUTF8) && !errors.Is(se.Err, smtp.ErrRequireTLS) &&
+		!errors.Is(se.Err, smtp.ErrDSN) || se.Reply != nil && se.Reply.Code == 421
 }

@@ -28,12 +28,12 @@ func (e *Engine) policy(ctx context.Context, job *Job, dest string, hop route.Ho
 		return &tlspolicy.Policy{Mode: tlspolicy.Never}, 0, nil // a local socket: nothing to protect from
 	}
 	in := tlspolicy.Input{Destination: dest, ServerName: hop.Name, SenderDomain: senderDomain(job.Sender),
-		STS: sts.effect(hop.Name), STSRoots: e.STSRoots}
+		STS: sts.effect(hop.Name), STSRoots: e.STSRoots, RequireTLS: job.RequireTLS}
 	port := hop.Port
 	if p := tlspolicy.RulePort(e.TLSDestinations, dest, in.SenderDomain); p != 0 {
 		port = p
 	}
-	if e.TLSA != nil && hop.MXAuthentic && hop.AddrAuthentic &&
+	if e.TLSA != nil && !e.tlsOptional(job) && hop.MXAuthentic && hop.AddrAuthentic &&
 		tlspolicy.NeedTLSA(e.TLSDestinations, dest, in.SenderDomain) {
 		in.TLSA = e.lookupTLSA(ctx, port, hop)
 	}

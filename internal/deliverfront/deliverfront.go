@@ -104,6 +104,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 			return usage("an empty RECIPIENT argument")
 		}
 	}
+	dsn, err := f.JobDSN(len(rcpts))
+	if err != nil {
+		return usage("%s", err.Error())
+	}
 	setup, err := f.Build(getenv)
 	if err != nil {
 		if cli.IsUsage(err) {
@@ -144,6 +148,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	m := Deliver(ctx, d, Request{
 		Sender: nullSender(from.addr), Recipients: rcpts, Message: msg,
 		Dest: f.Dest, Forced: f.Force != "", RcptLimit: f.RcptLimit,
+		DSN: dsn, RequireTLS: f.RequireTLS,
 	})
 	// The diagnostic goes first: Postfix's pipe(8) reads stdout and stderr through one pipe and
 	// takes the enhanced code only from the start of that output.
@@ -166,6 +171,9 @@ type Request struct {
 	Dest       string // -d: the destination of all; "" groups by domain
 	Forced     bool   // -F: the route decides, recipients stay together
 	RcptLimit  int    // --rcpt-limit: at most this many recipients per transaction (0: no limit)
+	// DSN (RFC 3461; ORCPT once per recipient, in order) and REQUIRETLS (RFC 8689).
+	DSN        smtp.DSN
+	RequireTLS bool
 }
 
 // Deliver runs the request's transactions on d, one per destination group (cut at RcptLimit),
@@ -184,9 +192,14 @@ func Deliver(ctx context.Context, d deliver.Deliverer, req Request) *outcome.Mes
 	var wg sync.WaitGroup
 	for _, g := range groups {
 		wg.Go(func() {
-			job := &deliver.Job{Host: g.Host, Sender: req.Sender, Message: req.Message}
+			job := &deliver.Job{Host: g.Host, Sender: req.Sender, Message: req.Message, RequireTLS: req.RequireTLS}
+			job.DSN = req.DSN
+			job.DSN.ORcpt = nil
 			for _, i := range g.Idx {
 				job.Recipients = append(job.Recipients, req.Recipients[i])
+				if req.DSN.ORcpt != nil {
+					job.DSN.ORcpt = append(job.DSN.ORcpt, req.DSN.ORcpt[i])
+				}
 			}
 			res := d.Deliver(ctx, job)
 			for k, i := range g.Idx {

@@ -151,3 +151,35 @@ func TestOpenFile(t *testing.T) {
 		t.Errorf("empty file: %v", err)
 	}
 }
+
+// TestScanBinary: a NUL or a line over 998 bytes (CR and LF not counted, however the text is
+// split into writes) is what 8BITMIME cannot carry; a line of exactly 998 bytes is not.
+func TestScanBinary(t *testing.T) {
+	line := func(n int, end string) string { return strings.Repeat("a", n) + end }
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"short\n", false},
+		{line(998, "\n"), false},
+		{line(998, "\r\n"), false},
+		{line(999, "\n"), true},
+		{line(999, "\r\n"), true},
+		{"x\n" + line(999, ""), true},
+		{"a\x00b\n", true},
+		{"8-bit \xe4 is not binary\n", false},
+	}
+	for _, tt := range tests {
+		for _, chunk := range []int{1, 7, 1000, 1 << 20} {
+			var s Scan
+			for p := []byte(tt.text); len(p) > 0; {
+				n := min(chunk, len(p))
+				s.Write(p[:n])
+				p = p[n:]
+			}
+			if s.Binary != tt.want {
+				t.Errorf("%.20q (%d bytes) in writes of %d: Binary %v, want %v", tt.text, len(tt.text), chunk, s.Binary, tt.want)
+			}
+		}
+	}
+}

@@ -9,8 +9,16 @@ type Scan struct {
 	bareLF   int64 // LFs not preceded by CR: each becomes CRLF on the wire
 	loneCR   int64 // CRs followed by a byte other than LF: each becomes CRLF on the wire too
 	last     byte
-	EightBit bool // some byte is 0x80 or above (BODY=8BITMIME, RFC 6152)
+	lineLen  int64 // bytes since the last LF
+	EightBit bool  // some byte is 0x80 or above (BODY=8BITMIME, RFC 6152)
+	// Binary: the text holds what 8BITMIME cannot carry (RFC 6152 §3, RFC 5322 §2.1.1): a NUL
+	// byte, or a line longer than 998 bytes before its CRLF. Only BDAT with BODY=BINARYMIME
+	// (RFC 3030 §3) declares such a text truthfully; it is sent as it is either way.
+	Binary bool
 }
+
+// maxLine is the longest line 8BITMIME text may have, without its CRLF (RFC 5321 §4.5.3.1.6).
+const maxLine = 998
 
 // Write accounts for p. It never fails.
 func (s *Scan) Write(p []byte) (int, error) {
@@ -34,7 +42,13 @@ func (s *Scan) Write(p []byte) (int, error) {
 		if before != '\r' {
 			s.bareLF++
 		}
+		s.longLine(int64(j-i), before == '\r')
+		s.lineLen = 0
 		i = j + 1
+	}
+	if k := bytes.LastIndexByte(p, '\n'); k < len(p)-1 {
+		s.lineLen += int64(len(p) - k - 1)
+		s.longLine(0, p[len(p)-1] == '\r')
 	}
 	for i := 0; ; {
 		j := bytes.IndexByte(p[i:], '\r')
@@ -47,12 +61,27 @@ func (s *Scan) Write(p []byte) (int, error) {
 		}
 		i = j + 1
 	}
+	if !s.Binary && bytes.IndexByte(p, 0) >= 0 {
+		s.Binary = true
+	}
 	if !s.EightBit && hasHighBit(p) {
 		s.EightBit = true
 	}
 	s.n += int64(len(p))
 	s.last = p[len(p)-1]
 	return len(p), nil
+}
+
+// longLine marks the text Binary when the line under way, n more bytes and its CR (cr) not
+// counted, is longer than maxLine.
+func (s *Scan) longLine(n int64, cr bool) {
+	l := s.lineLen + n
+	if cr {
+		l--
+	}
+	if l > maxLine {
+		s.Binary = true
+	}
 }
 
 // WireSize is the message size in the SMTP line-ending convention, as SIZE declares it

@@ -79,6 +79,10 @@ type Client struct {
 	authed bool  // Auth succeeded: MAIL FROM carries AUTH= (auth.go)
 	greet  Reply // the greeting, for EHLOOnlyIfESMTP
 	phase  Phase // the phase of the read or write under way: which timeout applies
+	// chunked: the current transaction sends its text with BDAT (RFC 3030), not DATA
+	chunked bool
+	// chunkLimit, when set, makes BDAT chunks smaller than chunkSize (tests of many chunks)
+	chunkLimit int
 	// dotQueued: SendBody wrote the final dot into the buffer; DotReply or EnvelopeAfterDot
 	// sends it and reads its reply.
 	dotQueued bool

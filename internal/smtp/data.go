@@ -21,14 +21,32 @@ import (
 //
 // Close writes the final ".\r\n", or returns ErrPartialLine (writing nothing more) when the
 // message did not end with a line ending.
+//
+// The same encoder without the dot-stuffing (newLineEncoder) makes BDAT's payload (RFC 3030):
+// the line endings are normalised in the same way, so that neither path ever puts a bare CR or
+// LF on the wire, and the bytes sent are those message.Scan.WireSize counts for SIZE.
 type BodyEncoder struct {
-	w         *bufio.Writer
+	w         textWriter
 	lineStart bool // the next input byte starts a line
 	afterCR   bool // the last input byte was a CR, already written as CRLF: an LF now is its own
+	noStuff   bool // BDAT: a leading '.' is data, not doubled
+}
+
+// textWriter is where an encoder writes: a *bufio.Writer for DATA, the BDAT chunker.
+type textWriter interface {
+	io.Writer
+	io.ByteWriter
+	io.StringWriter
 }
 
 // NewBodyEncoder returns an encoder writing to w. The caller flushes w.
 func NewBodyEncoder(w *bufio.Writer) *BodyEncoder { return &BodyEncoder{w: w, lineStart: true} }
+
+// newLineEncoder returns an encoder that normalises line endings as BodyEncoder does but
+// doubles no dot: the form BDAT carries.
+func newLineEncoder(w textWriter) *BodyEncoder {
+	return &BodyEncoder{w: w, lineStart: true, noStuff: true}
+}
 
 // Write encodes p. It never fails on content; errors come from the underlying writer.
 func (e *BodyEncoder) Write(p []byte) (int, error) {
@@ -41,7 +59,7 @@ func (e *BodyEncoder) Write(p []byte) (int, error) {
 				continue
 			}
 		}
-		if e.lineStart && p[0] == '.' {
+		if e.lineStart && p[0] == '.' && !e.noStuff {
 			e.w.WriteByte('.')
 		}
 		i := lineEnd(p)

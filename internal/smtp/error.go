@@ -74,6 +74,9 @@ var (
 	// ErrAddress: an address cannot be written as an SMTP path: it holds CR, LF or NUL, or a
 	// '<', '>', space or control byte outside the quoted local part, or a recipient has no '@'.
 	ErrAddress = errors.New("smtp: address cannot be sent")
+	// ErrRequireTLS: the message asks for REQUIRETLS (RFC 8689) and this server or session cannot
+	// honour it (REQUIRETLS not offered, or the TLS session not verified). Permanent: 5.7.30.
+	ErrRequireTLS = errors.New("smtp: REQUIRETLS is required but this session cannot honour it")
 )
 
 // Error describes a failed step of a session. Reply is set when the server answered; it is nil
@@ -110,7 +113,8 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Temporary() bool {
 	switch {
 	case errors.Is(e.Err, ErrTooBig), errors.Is(e.Err, ErrNeedsSMTPUTF8),
-		errors.Is(e.Err, ErrPartialLine), errors.Is(e.Err, ErrAddress):
+		errors.Is(e.Err, ErrPartialLine), errors.Is(e.Err, ErrAddress),
+		errors.Is(e.Err, ErrRequireTLS), errors.Is(e.Err, ErrDSN):
 		return false
 	case errors.Is(e.Err, ErrUnsolicited):
 		return true // whatever it said, it answered no command

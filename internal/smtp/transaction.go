@@ -24,6 +24,19 @@ type Envelope struct {
 	// UTF8 declares SMTPUTF8 even when every address is ASCII: the text has UTF-8 header
 	// fields (RFC 6531 §3.4). Without SMTPUTF8 at the server it fails as a non-ASCII address does.
 	UTF8 bool
+	// DSN holds the RFC 3461 parameters, sent only when the server offers DSN.
+	DSN DSN
+	// RequireTLS declares REQUIRETLS on MAIL FROM (RFC 8689 §4.2.1). The caller has checked
+	// that the session qualifies (verified TLS); a server that does not offer REQUIRETLS is
+	// refused locally with ErrRequireTLS, before anything is sent.
+	RequireTLS bool
+	// Chunking sends the text with BDAT (RFC 3030) when the server offers CHUNKING: the
+	// envelope then ends after the RCPTs (no DATA), Sent.Chunked is set, and the caller sends
+	// the text with BDAT instead of Body/SendBody. Without CHUNKING the envelope ends with DATA.
+	Chunking bool
+	// Binary: the text holds what 8BITMIME cannot carry (NUL bytes, lines over 998 bytes):
+	// BODY=BINARYMIME when the text goes by BDAT and the server offers BINARYMIME (RFC 3030 §3).
+	Binary bool
 }
 
 // Sent holds the replies of a transaction's envelope, as far as they were read.
@@ -32,6 +45,9 @@ type Sent struct {
 	Rcpt     []Reply // in the order of Envelope.To; shorter when the session failed midway
 	Data     Reply
 	Accepted int // recipients whose reply was an acceptance
+	// Chunked: the envelope ended after the RCPTs (Envelope.Chunking and the server offers
+	// CHUNKING); the text goes with BDAT. Data is empty then.
+	Chunked bool
 }
 
 // RcptAccepted reports whether a RCPT (or MAIL) reply accepts it: only a well-formed 2xx does
@@ -78,13 +94,14 @@ func (c *Client) envelope(ctx context.Context, env Envelope, dot func(Reply, err
 		}
 		return sent, err
 	}
+	sent.Chunked = c.chunked
 	if !c.Pipelining() {
 		if dot != nil {
 			dot(c.DotReply(ctx))
 		}
-		return sent, c.stepwise(ctx, mail, env.To, sent)
+		return sent, c.stepwise(ctx, mail, &env, sent)
 	}
-	return sent, c.pipelined(ctx, mail, env.To, sent, dot)
+	return sent, c.pipelined(ctx, mail, &env, sent, dot)
 }
 
 // mailCommand builds MAIL FROM with its parameters, or refuses locally.
@@ -106,18 +123,32 @@ func (c *Client) mailCommand(env Envelope) (string, error) {
 	if max > 0 && env.Size > max {
 		return "", &Error{Phase: PhaseMail, Peer: c.opt.Peer, Err: ErrTooBig}
 	}
+	if err := env.DSN.Check(); err != nil {
+		return "", &Error{Phase: PhaseMail, Peer: c.opt.Peer, Err: err}
+	}
+	if env.RequireTLS && !c.ext.Has("REQUIRETLS") {
+		return "", &Error{Phase: PhaseMail, Peer: c.opt.Peer, Err: ErrRequireTLS}
+	}
+	chunked := env.Chunking && c.ext.Has("CHUNKING")
 	cmd := "MAIL FROM:<" + Path(env.From, utf8) + ">"
 	if c.ext.Has("SIZE") && env.Size > 0 {
 		cmd += " SIZE=" + strconv.FormatInt(env.Size, 10)
 	}
-	if env.EightBit && c.ext.Has("8BITMIME") {
+	switch {
+	case chunked && env.Binary && c.ext.Has("BINARYMIME"):
+		cmd += " BODY=BINARYMIME"
+	case (env.EightBit || env.Binary) && c.ext.Has("8BITMIME"):
 		cmd += " BODY=8BITMIME"
 	}
 	if utf8 {
 		cmd += " SMTPUTF8"
 	}
+	cmd += c.mailDSN(env.DSN)
+	if env.RequireTLS {
+		cmd += " REQUIRETLS"
+	}
 	cmd += c.authParam(env.From)
-	c.utf8 = utf8
+	c.utf8, c.chunked = utf8, chunked
 	return cmd, nil
 }
 
@@ -179,7 +210,7 @@ func (c *Client) dataStarted(r Reply) error {
 }
 
 // stepwise sends each command and waits for its reply; it stops at the first refusal.
-func (c *Client) stepwise(ctx context.Context, mail string, to []string, sent *Sent) error {
+func (c *Client) stepwise(ctx context.Context, mail string, env *Envelope, sent *Sent) error {
 	chk := &envelopeCheck{c: c, sent: sent}
 	r, err := c.roundTrip(ctx, PhaseMail, mail)
 	if err != nil {
@@ -189,14 +220,14 @@ func (c *Client) stepwise(ctx context.Context, mail string, to []string, sent *S
 	if chk.mail(r); chk.refused != nil {
 		return chk.refused
 	}
-	for _, rcpt := range to {
-		r, err := c.roundTrip(ctx, PhaseRcpt, "RCPT TO:<"+Path(rcpt, c.utf8)+">")
+	for i := range env.To {
+		r, err := c.roundTrip(ctx, PhaseRcpt, c.rcptCommand(env, i))
 		if err != nil {
 			return err
 		}
 		chk.rcpt(r)
 	}
-	if chk.rcptsDone(); chk.refused != nil {
+	if chk.rcptsDone(); chk.refused != nil || c.chunked {
 		return chk.refused
 	}
 	r, err = c.roundTrip(ctx, PhaseData, "DATA")
@@ -217,7 +248,7 @@ const smallBatch = 4096
 // reply is read even after a refusal, so a server that rejects MAIL and hangs up still yields
 // its reply as the outcome. When dot is set, a previous message's final dot is queued ahead of
 // the group and its reply is read first.
-func (c *Client) pipelined(ctx context.Context, mail string, to []string, sent *Sent, dot func(Reply, error)) error {
+func (c *Client) pipelined(ctx context.Context, mail string, env *Envelope, sent *Sent, dot func(Reply, error)) error {
 	if err := c.usable(PhaseMail); err != nil {
 		if dot != nil {
 			dot(Reply{}, err)
@@ -227,13 +258,15 @@ func (c *Client) pipelined(ctx context.Context, mail string, to []string, sent *
 	var batch bytes.Buffer
 	c.trace("C: ", mail)
 	batch.WriteString(mail + "\r\n")
-	for _, rcpt := range to {
-		line := "RCPT TO:<" + Path(rcpt, c.utf8) + ">"
+	for i := range env.To {
+		line := c.rcptCommand(env, i)
 		c.trace("C: ", line)
 		batch.WriteString(line + "\r\n")
 	}
-	c.trace("C: ", "DATA")
-	batch.WriteString("DATA\r\n")
+	if !c.chunked {
+		c.trace("C: ", "DATA")
+		batch.WriteString("DATA\r\n")
+	}
 
 	defer c.begin(ctx)()
 	var written chan error
@@ -256,7 +289,7 @@ func (c *Client) pipelined(ctx context.Context, mail string, to []string, sent *
 	if dot != nil {
 		dot(c.readDot(ctx))
 	}
-	err := c.readEnvelope(ctx, len(to), sent)
+	err := c.readEnvelope(ctx, len(env.To), sent)
 	if written != nil {
 		if werr := <-written; werr != nil && err == nil {
 			err = c.botch(ioError(PhaseMail, c.opt.Peer, ctxErr(ctx, werr)))
@@ -276,7 +309,8 @@ func (c *Client) lostBeforeEnvelope(err error, dot func(Reply, error)) error {
 	return err
 }
 
-// readEnvelope reads the replies to a pipelined MAIL, n RCPTs and DATA and decides the outcome.
+// readEnvelope reads the replies to a pipelined MAIL, n RCPTs and DATA (none when the text goes
+// by BDAT) and decides the outcome.
 func (c *Client) readEnvelope(ctx context.Context, n int, sent *Sent) error {
 	chk := &envelopeCheck{c: c, sent: sent}
 	r, err := c.read(ctx, PhaseMail)
@@ -293,6 +327,9 @@ func (c *Client) readEnvelope(ctx context.Context, n int, sent *Sent) error {
 		chk.rcpt(r)
 	}
 	chk.rcptsDone()
+	if c.chunked {
+		return chk.refused
+	}
 	r, err = c.read(ctx, PhaseData)
 	if err != nil {
 		if chk.refused == nil {

@@ -104,7 +104,7 @@ func Decide(d *qmailctl.TLSDestinations, certs *qmailctl.DomainCerts, in Input) 
 	if err := p.applyRule(rule); err != nil {
 		return nil, err
 	}
-	if p.Mode != Never && (d == nil || !d.NoTLSA) && tlsaAllowed(rule) {
+	if (p.Mode != Never || in.RequireTLS) && (d == nil || !d.NoTLSA) && tlsaAllowed(rule) {
 		if err := p.applyTLSA(in); err != nil {
 			return nil, err
 		}
@@ -112,12 +112,15 @@ func Decide(d *qmailctl.TLSDestinations, certs *qmailctl.DomainCerts, in Input) 
 	if err := p.applySTS(in); err != nil {
 		return nil, err
 	}
-	if p.Mode == Never {
+	if p.Mode == Never && !in.RequireTLS {
 		return p, nil
 	}
 	ruleFallback := rule != nil && rule.Kind == qmailctl.RuleFallback
 	globalFallback := d != nil && d.Fallback
 	p.Fallback = p.Mode == Opportunistic && (ruleFallback || globalFallback)
+	if in.RequireTLS {
+		p.requireTLS()
+	}
 	if dc, ok := certs.Lookup(in.SenderDomain); ok {
 		c, err := loadClientCert(dc)
 		if err != nil {
@@ -126,6 +129,14 @@ func Decide(d *qmailctl.TLSDestinations, certs *qmailctl.DomainCerts, in Input) 
 		p.clientCert = c
 	}
 	return p, nil
+}
+
+// requireTLS raises the policy for a REQUIRETLS message (Input.RequireTLS).
+func (p *Policy) requireTLS() {
+	p.RequireTLS, p.Mode, p.Fallback = true, Mandatory, false
+	if len(p.DANE) == 0 && p.Require < VerifiedCAName {
+		p.Require = VerifiedCAName
+	}
 }
 
 // applyRule sets what rule (nil: none) asks for. Unknown kinds fail closed.

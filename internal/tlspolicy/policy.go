@@ -146,6 +146,9 @@ type Policy struct {
 	// Rule is the tlsdestinations key that decided ("=mx.example.test",
 	// "+*"), "" for the default and "tlsa" when TLSA records did.
 	Rule string
+	// RequireTLS: the policy was raised for a REQUIRETLS message
+	// (Input.RequireTLS).
+	RequireTLS bool
 
 	serverName  string         // SNI and the name checks
 	destination string         // the tlsdestinations key host, a second reference name
@@ -211,6 +214,12 @@ type Input struct {
 	// STSRoots verifies the chain for MTA-STS; nil means the system roots
 	// (the Web PKI, RFC 8461 §4.2).
 	STSRoots *x509.CertPool
+	// RequireTLS: the message asks for REQUIRETLS (RFC 8689 §4.2.1), so the
+	// hop is Mandatory whatever the rule says ("!" included), never falls
+	// back to clear, and its certificate must at least verify with a name
+	// check (VerifiedCAName) unless DANE decides. Whether a session under
+	// the policy qualifies is the caller's decision after EHLO.
+	RequireTLS bool
 }
 
 // TLSAState is the outcome of a TLSA lookup for "_25._tcp.<ServerName>"

@@ -56,6 +56,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 		fmt.Fprintln(stderr, "mxout transport: -c, --per-dest and --max-per-conn must be at least 1")
 		return report.ExitUsage
 	}
+	if len(f.ORcpt) > 0 {
+		fmt.Fprintln(stderr, "mxout transport: --orcpt is for mxout deliver; a job gives its own \"orcpt\"")
+		return report.ExitUsage
+	}
+	dsn, err := f.JobDSN(0)
+	if err != nil {
+		fmt.Fprintln(stderr, "mxout transport:", err)
+		return report.ExitUsage
+	}
 	setup, err := f.Build(getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "mxout transport:", err)
@@ -87,7 +96,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 
 	stop, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
-	r := &Runner{Pool: d, Out: stdout, JSON: f.JSON, Dest: f.Dest, Forced: f.Force != "", RcptLimit: f.RcptLimit, Log: log}
+	r := &Runner{Pool: d, Out: stdout, JSON: f.JSON, Dest: f.Dest, Forced: f.Force != "", RcptLimit: f.RcptLimit, Log: log,
+		DSN: dsn, RequireTLS: f.RequireTLS}
 	bar := progress(stderr)
 	if bar != nil {
 		r.Progress = func(int) { bar.Add(1) }

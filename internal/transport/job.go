@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/mxout/mxout/internal/smtp"
 )
 
 // MaxJobLine bounds one job line. A line this long is refused (the job gets an error status)
@@ -139,6 +141,9 @@ func ParseJob(line []byte, n int) (*Job, error) {
 	}
 	if err := checkNotify(j.Notify); err != nil {
 		return nil, bad(err.Error())
+	}
+	if err := (smtp.DSN{Ret: j.Ret, EnvID: j.EnvID, Notify: j.Notify, ORcpt: j.ORcpt}).Check(); err != nil {
+		return nil, bad(strings.TrimPrefix(err.Error(), "smtp: invalid DSN parameter: "))
 	}
 	if strings.Trim(j.Sender, "<>") == "" {
 		j.Sender = "" // "<>" is the null sender, as with -f

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/mxout/mxout/internal/smtp"
 )
 
 func TestReaderJobs(t *testing.T) {
@@ -91,4 +93,33 @@ func FuzzParseJob(f *testing.F) {
 			t.Fatalf("invalid job accepted: %+v", j)
 		}
 	})
+}
+
+// TestJobDSNChecked: DSN values that cannot be sent refuse the job before anything is sent.
+func TestJobDSNChecked(t *testing.T) {
+	for _, line := range []string{
+		`{"id":"1","recipients":["a@b"],"file":"f","envid":"ä"}`,
+		`{"id":"1","recipients":["a@b"],"file":"f","envid":"` + strings.Repeat("=", 40) + `"}`,
+		`{"id":"1","recipients":["a@b"],"file":"f","orcpt":["x400;ä"]}`,
+		`{"id":"1","recipients":["a@b"],"file":"f","orcpt":["rfc822;a\r\nb"]}`,
+	} {
+		var bj *BadJob
+		if _, err := ParseJob([]byte(line), 1); !errors.As(err, &bj) {
+			t.Errorf("%s: %v, want a BadJob", line, err)
+		}
+	}
+}
+
+// TestRunnerJobDSN: a job's own ret, envid and notify win over the flags' defaults, ORCPT comes
+// from the job only and follows its recipients into their groups.
+func TestRunnerJobDSN(t *testing.T) {
+	r := &Runner{DSN: smtp.DSN{Ret: "FULL", EnvID: "default", Notify: "FAILURE", ORcpt: []string{"ignored"}}}
+	j := &Job{Recipients: []string{"a@x", "b@y", "c@x"}, Ret: "hdrs", ORcpt: []string{"rfc822;a@x", "", "rfc822;c@x"}}
+	d := r.jobDSN(j, []int{0, 2})
+	if d.Ret != "HDRS" || d.EnvID != "default" || d.Notify != "FAILURE" || strings.Join(d.ORcpt, " ") != "rfc822;a@x rfc822;c@x" {
+		t.Errorf("got %+v", d)
+	}
+	if d := r.jobDSN(&Job{Recipients: []string{"a@x"}}, []int{0}); d.ORcpt != nil || d.Ret != "FULL" {
+		t.Errorf("without job fields: %+v", d)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,11 @@ type Runner struct {
 	Log     *slog.Logger
 	// Progress, when set, is told of every finished job (a terminal's progress bar).
 	Progress func(done int)
+	// DSN holds the RFC 3461 parameters of jobs that give none (--ret, --envid, --notify); a
+	// job's own ret, envid and notify win. ORcpt comes only from jobs.
+	DSN smtp.DSN
+	// RequireTLS asks for REQUIRETLS for every job (--requiretls); a job may ask on its own.
+	RequireTLS bool
 
 	mu  sync.Mutex
 	out *bufio.Writer
@@ -227,7 +233,8 @@ func (r *Runner) runJob(ctx, stop context.Context, j *Job) *outcome.Message {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dj := &deliver.Job{Host: g.Host, Sender: j.Sender, Message: msg}
+			dj := &deliver.Job{Host: g.Host, Sender: j.Sender, Message: msg, DSN: r.jobDSN(j, g.Idx),
+				RequireTLS: j.RequireTLS || r.RequireTLS}
 			for _, i := range g.Idx {
 				dj.Recipients = append(dj.Recipients, j.Recipients[i])
 			}
@@ -240,6 +247,29 @@ func (r *Runner) runJob(ctx, stop context.Context, j *Job) *outcome.Message {
 	wg.Wait()
 	m.Elapsed = time.Since(start)
 	return m
+}
+
+// jobDSN is the DSN parameters of a job's recipients idx: the job's own fields, else the
+// defaults; ORCPT per recipient, from the job only.
+func (r *Runner) jobDSN(j *Job, idx []int) smtp.DSN {
+	d := r.DSN
+	if j.Ret != "" {
+		d.Ret = strings.ToUpper(j.Ret)
+	}
+	if j.EnvID != "" {
+		d.EnvID = j.EnvID
+	}
+	if j.Notify != "" {
+		d.Notify = j.Notify
+	}
+	d.ORcpt = nil
+	if j.ORcpt != nil {
+		d.ORcpt = make([]string, len(idx))
+		for k, i := range idx {
+			d.ORcpt[k] = j.ORcpt[i]
+		}
+	}
+	return d
 }
 
 // groups splits a job's recipients into transactions (deliver.GroupRecipients): the job's
