@@ -42,6 +42,7 @@ open_to_all() {  # open_to_all DIR: true when DIR's parents can be entered by ot
 }
 
 PEERS_DIR=${PEERS_DIR:-$ROOT/.state/peers}
+mkdir -p "$PEERS_DIR"
 if ! open_to_all "$PEERS_DIR"; then   # daemons drop root: e.g. a checkout under /root cannot host them
   echo "test.sh: $PEERS_DIR is not reachable by the peers' users; using a directory in /tmp instead"
   PEERS_DIR=$(mktemp -d /tmp/mxout-peers.XXXXXX)
