@@ -43,7 +43,8 @@ func parseBatching(data []byte, present bool) batching {
 		return batching{}
 	}
 	ms, err := strconv.Atoi(f[0])
-	if err != nil || ms < 0 || time.Duration(ms)*time.Millisecond > maxWindow {
+	// Compare in milliseconds: a huge number would overflow time.Duration into a negative window.
+	if err != nil || ms < 0 || int64(ms) > maxWindow.Milliseconds() {
 		return batching{}
 	}
 	b := batching{window: time.Duration(ms) * time.Millisecond, maxRcpt: defaultMaxRcpt}

@@ -298,7 +298,7 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 	var routing *qmailctl.Routing // nil: by MX, no credentials, no source address
 	if ctl != nil {
 		routing = ctl.Routing
-		cfg.TLSDestinations, cfg.DomainCerts = ctl.TLSDestinations, ctl.DomainCerts
+		cfg.TLSRules, cfg.ClientCerts = ctl.TLSDestinations, ctl.DomainCerts
 		cfg.AuthInClear, cfg.AuthMechanisms = ctl.Auth.InClear, ctl.Auth.Mechanisms
 		more, not = ctl.MoreIPMe, ctl.NotIPMe
 	}

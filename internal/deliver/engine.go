@@ -13,6 +13,7 @@ import (
 	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
+	"github.com/mxout/mxout/internal/tlspolicy"
 )
 
 // Router finds the route of a message from sender to host; *qmailctl.Routing implements it
@@ -40,11 +41,13 @@ type Config struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Transcript, when set, receives each session's dialogue (opt-in).
 	Transcript io.Writer
-	// TLSDestinations and DomainCerts are the TLS rules (nil: opportunistic STARTTLS, no
-	// client certificate). TLSA looks up DANE records; nil disables DANE.
-	TLSDestinations *qmailctl.TLSDestinations
-	DomainCerts     *qmailctl.DomainCerts
-	TLSA            TLSALookuper
+	// TLSRules and ClientCerts are the TLS rules and client certificates, neutral data the
+	// front end builds (qmail's from control/tlsdestinations and control/domaincerts); nil:
+	// opportunistic STARTTLS, no client certificate. TLSA looks up DANE records; nil disables
+	// DANE.
+	TLSRules    tlspolicy.Rules
+	ClientCerts tlspolicy.ClientCerts
+	TLSA        TLSALookuper
 	// WalkLimit bounds the walk over the plan: no new connection is started once this much
 	// time has passed since the delivery began (one in progress runs to its end); 0 means
 	// DefaultWalkLimit.
@@ -231,7 +234,7 @@ func (e *Engine) walkLimit() time.Duration {
 // key. The spec's part holds the password only as a hash.
 func (e *Engine) groupKey(dest, sender string, sp spec) string {
 	key := dest + "|" + sp.key()
-	if e.TLSDestinations != nil || e.DomainCerts != nil {
+	if e.TLSRules != nil || e.ClientCerts != nil {
 		key += "|" + senderDomain(sender)
 	}
 	return key

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/mxout/mxout/internal/idn"
-	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
 	"github.com/mxout/mxout/internal/tlspolicy"
@@ -60,9 +59,12 @@ func (e *Engine) vouched(job *Job, dest string, hop route.Hop) bool {
 	if hop.MXAuthentic || dest != idn.Host(job.Host) || strings.HasPrefix(dest, "[") {
 		return true
 	}
-	if r := e.TLSDestinations.Lookup(dest, senderDomain(job.Sender)); r != nil {
+	if e.TLSRules == nil {
+		return false
+	}
+	if r := e.TLSRules.Rule(dest, senderDomain(job.Sender)); r != nil {
 		switch r.Kind {
-		case qmailctl.RuleNameWild, qmailctl.RuleNameExact, qmailctl.RulePin:
+		case tlspolicy.RuleNameWild, tlspolicy.RuleNameExact, tlspolicy.RulePin:
 			return true
 		}
 	}

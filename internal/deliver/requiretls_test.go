@@ -54,7 +54,7 @@ func tlsEngine(t *testing.T, srv *smtptest.Server, resolver route.Lookuper, ca, 
 	}
 	d := &dialer{to: map[string]string{"192.0.2.1:25": srv.Addr()}}
 	return New(Config{HeloHost: "helo.test", TimeoutConnect: time.Second, TimeoutRemote: 5 * time.Second,
-		Planner: &route.Planner{Resolver: resolver, Port: 25}, Dial: d.dial, TLSDestinations: ctl.TLSDestinations})
+		Planner: &route.Planner{Resolver: resolver, Port: 25}, Dial: d.dial, TLSRules: ctl.TLSDestinations})
 }
 
 // tlsScriptServer serves scripts with a certificate for mx.example.test from a fresh CA, and

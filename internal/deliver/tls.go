@@ -30,14 +30,14 @@ func (e *Engine) policy(ctx context.Context, job *Job, dest string, hop route.Ho
 	in := tlspolicy.Input{Destination: dest, ServerName: hop.Name, SenderDomain: senderDomain(job.Sender),
 		STS: sts.effect(hop.Name), STSRoots: e.STSRoots, RequireTLS: job.RequireTLS}
 	port := hop.Port
-	if p := tlspolicy.RulePort(e.TLSDestinations, dest, in.SenderDomain); p != 0 {
+	if p := tlspolicy.RulePort(e.TLSRules, dest, in.SenderDomain); p != 0 {
 		port = p
 	}
 	if e.TLSA != nil && !e.tlsOptional(job) && hop.MXAuthentic && hop.AddrAuthentic &&
-		tlspolicy.NeedTLSA(e.TLSDestinations, dest, in.SenderDomain) {
+		tlspolicy.NeedTLSA(e.TLSRules, dest, in.SenderDomain) {
 		in.TLSA = e.lookupTLSA(ctx, port, hop)
 	}
-	pol, err := tlspolicy.Decide(e.TLSDestinations, e.DomainCerts, in)
+	pol, err := tlspolicy.Decide(e.TLSRules, e.ClientCerts, in)
 	return pol, port, err
 }
 

@@ -1,31 +1,14 @@
 package qmailctl
 
-import "strings"
+import (
+	"strings"
 
-// DomainCert is one control/domaincerts entry: the client certificate to
-// present for a sender domain. Only file names are held here; loading and
-// decrypting is another package's job.
-type DomainCert struct {
-	CertFile string // PEM certificate chain; never "" in a found entry
-	KeyFile  string // PEM private key; "" = the key is in CertFile
-	Password string // key password; "" = the key is not encrypted
-}
+	"github.com/mxout/mxout/internal/tlsrule"
+)
 
-// String describes the entry for logs. It never prints the password, only
-// whether there is one.
-func (c DomainCert) String() string {
-	s := "cert=" + c.CertFile
-	if c.KeyFile != "" {
-		s += " key=" + c.KeyFile
-	}
-	if c.Password != "" {
-		s += " password=set"
-	}
-	return s
-}
-
-// GoString is String, so that %#v cannot print the password either.
-func (c DomainCert) GoString() string { return "qmailctl.DomainCert{" + c.String() + "}" }
+// DomainCert is one control/domaincerts entry: the client certificate to present for a
+// sender domain (tlsrule.ClientCert, which loads it).
+type DomainCert = tlsrule.ClientCert
 
 // DomainCerts is the parsed control/domaincerts. The zero value and nil hold
 // no entries. It is read-only after Load and safe for concurrent use.
@@ -73,4 +56,9 @@ func (d *DomainCerts) Lookup(senderDomain string) (DomainCert, bool) {
 		}
 	}
 	return DomainCert{}, false
+}
+
+// ClientCert implements tlsrule.ClientCerts: Lookup. Nil-safe.
+func (d *DomainCerts) ClientCert(senderDomain string) (tlsrule.ClientCert, bool) {
+	return d.Lookup(senderDomain)
 }

@@ -23,9 +23,9 @@ nocolon
 		want   DomainCert
 		ok     bool
 	}{
-		{"example.test", DomainCert{"/ex.pem", "/ex.key", "pass|word"}, true},
-		{"EXAMPLE.test", DomainCert{"/ex.pem", "/ex.key", "pass|word"}, true},
-		{"a.example.test", DomainCert{"/dot.pem", "/dot.key", ""}, true},
+		{"example.test", DomainCert{CertFile: "/ex.pem", KeyFile: "/ex.key", Password: "pass|word"}, true},
+		{"EXAMPLE.test", DomainCert{CertFile: "/ex.pem", KeyFile: "/ex.key", Password: "pass|word"}, true},
+		{"a.example.test", DomainCert{CertFile: "/dot.pem", KeyFile: "/dot.key"}, true},
 		{"MAIL.example.test", DomainCert{CertFile: "/mail.pem"}, true}, // equal keys: last wins
 		{"optout.example.test", DomainCert{}, false},                   // empty value stops the search
 		{"a.example.org", DomainCert{CertFile: "/org.pem"}, true},

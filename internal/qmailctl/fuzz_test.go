@@ -89,7 +89,7 @@ func FuzzTLSDestinations(f *testing.F) {
 		if r.Port == 465 && !r.ImplicitTLS {
 			t.Fatalf("465 without implicit TLS: %+v", r)
 		}
-		if !r.senderMatches(asciiLower(sender)) {
+		if !r.SenderMatches(asciiLower(sender)) {
 			t.Fatalf("rule for another sender: %+v", r)
 		}
 		if r.CAFile != "" && r.CADir != "" {

@@ -2,6 +2,7 @@ package qmailctl
 
 import (
 	"encoding/hex"
+	"github.com/mxout/mxout/internal/tlsrule"
 	"strings"
 )
 
@@ -79,7 +80,7 @@ func (d *TLSDestinations) Lookup(host, senderDomain string) *TLSRule {
 // match returns the newest rule under key that applies to sender.
 func (d *TLSDestinations) match(key, sender string) *TLSRule {
 	for _, r := range d.rules[key] {
-		if r.senderMatches(sender) {
+		if r.SenderMatches(sender) {
 			return r
 		}
 	}
@@ -215,7 +216,7 @@ func parseTLSValue(value string, r *TLSRule) string {
 	for i := 0; i < 3; i++ {
 		if field, port, ok := strings.Cut(f[i], ";"); ok {
 			f[i] = field
-			if reason := r.setPort(port); reason != "" {
+			if reason := setRulePort(r, port); reason != "" {
 				return reason
 			}
 			break
@@ -226,11 +227,11 @@ func parseTLSValue(value string, r *TLSRule) string {
 			return "more than one ';' or a port after the third field"
 		}
 	}
-	if reason := r.setTrust(f[0]); reason != "" {
+	if reason := setRuleTrust(r, f[0]); reason != "" {
 		return reason
 	}
 	r.Ciphers = f[1]
-	if reason := r.setDepth(f[2]); reason != "" {
+	if reason := setRuleDepth(r, f[2]); reason != "" {
 		return reason
 	}
 	if strings.ContainsAny(f[3], " \t") {
@@ -240,9 +241,9 @@ func parseTLSValue(value string, r *TLSRule) string {
 	return ""
 }
 
-// setPort parses "[s]port": "" = not given, "s" = implicit TLS on 465,
+// setRulePort parses "[s]port": "" = not given, "s" = implicit TLS on 465,
 // "sN" = implicit TLS on N, 465 = implicit TLS (SMTPS), 6209 = QMTPS.
-func (r *TLSRule) setPort(s string) string {
+func setRulePort(r *TLSRule, s string) string {
 	if rest, ok := strings.CutPrefix(s, "s"); ok {
 		r.ImplicitTLS = true
 		r.Port = 465
@@ -261,8 +262,8 @@ func (r *TLSRule) setPort(s string) string {
 	return ""
 }
 
-// setTrust parses field 1.
-func (r *TLSRule) setTrust(s string) string {
+// setRuleTrust parses field 1.
+func setRuleTrust(r *TLSRule, s string) string {
 	switch {
 	case s == "":
 	case s[0] == '=':
@@ -287,9 +288,9 @@ func (r *TLSRule) setTrust(s string) string {
 // maxVerifyDepth bounds field 3; no real chain is longer.
 const maxVerifyDepth = 100
 
-// setDepth parses field 3: digits are the verify depth; other text is the
+// setRuleDepth parses field 3: digits are the verify depth; other text is the
 // cipher string when field 2 was empty (manual example "||aNULL:!kRSA").
-func (r *TLSRule) setDepth(s string) string {
+func setRuleDepth(r *TLSRule, s string) string {
 	if s == "" {
 		return ""
 	}
@@ -309,3 +310,14 @@ func (r *TLSRule) setDepth(s string) string {
 	r.VerifyDepth = n
 	return ""
 }
+
+// Rule implements tlsrule.Rules: Lookup. Nil-safe.
+func (d *TLSDestinations) Rule(destination, senderDomain string) *tlsrule.Rule {
+	return d.Lookup(destination, senderDomain)
+}
+
+// TLSAOff implements tlsrule.Rules: the global "/" line. Nil-safe.
+func (d *TLSDestinations) TLSAOff() bool { return d != nil && d.NoTLSA }
+
+// FallbackAll implements tlsrule.Rules: the global "?" line. Nil-safe.
+func (d *TLSDestinations) FallbackAll() bool { return d != nil && d.Fallback }

@@ -309,7 +309,7 @@ func TestTLSNil(t *testing.T) {
 func TestTLSRuleKind(t *testing.T) {
 	names := map[TLSRuleKind]string{RuleNever: "never", RuleFallback: "fallback", RuleNoTLSA: "no-tlsa",
 		RuleAnonymous: "anonymous", RuleNoVerify: "no-verify", RuleCA: "ca", RuleNameWild: "name-wild",
-		RuleNameExact: "name-exact", RulePin: "pin", RulePin + 1: "TLSRuleKind(9)", -1: "TLSRuleKind(-1)"}
+		RuleNameExact: "name-exact", RulePin: "pin", RulePin + 1: "RuleKind(9)", -1: "RuleKind(-1)"}
 	for k, want := range names {
 		if k.String() != want {
 			t.Errorf("%d.String() = %q, want %q", int(k), k.String(), want)

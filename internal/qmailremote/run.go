@@ -85,15 +85,15 @@ func NewEngine(cfg *qmailctl.Config, getenv func(string) string, transcript io.W
 	}
 	resolver := &lazyResolver{servers: getenv("MXOUT_DNS")}
 	e := deliver.New(deliver.Config{
-		HeloHost:        cfg.HeloHost,
-		TimeoutConnect:  atLeastOneSecond(cfg.TimeoutConnect),
-		TimeoutRemote:   atLeastOneSecond(cfg.TimeoutRemote),
-		Routes:          cfg.Routing,
-		AuthInClear:     cfg.Auth.InClear,
-		AuthMechanisms:  cfg.Auth.Mechanisms,
-		TLSDestinations: cfg.TLSDestinations,
-		DomainCerts:     cfg.DomainCerts,
-		TLSA:            resolver,
+		HeloHost:       cfg.HeloHost,
+		TimeoutConnect: atLeastOneSecond(cfg.TimeoutConnect),
+		TimeoutRemote:  atLeastOneSecond(cfg.TimeoutRemote),
+		Routes:         cfg.Routing,
+		AuthInClear:    cfg.Auth.InClear,
+		AuthMechanisms: cfg.Auth.Mechanisms,
+		TLSRules:       cfg.TLSDestinations,
+		ClientCerts:    cfg.DomainCerts,
+		TLSA:           resolver,
 		Planner: &route.Planner{
 			Resolver: resolver,
 			Port:     port,

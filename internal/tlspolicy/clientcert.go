@@ -13,8 +13,6 @@ import (
 	"errors"
 	"os"
 	"strings"
-
-	"github.com/mxout/mxout/internal/qmailctl"
 )
 
 var (
@@ -29,7 +27,7 @@ var (
 // loadClientCert loads a domaincerts entry, through the cache. Errors are
 // *Error of KindClientCert, KindClientKey or KindKeyMismatch; none of them
 // carries the password.
-func loadClientCert(dc qmailctl.DomainCert) (*tls.Certificate, error) {
+func loadClientCert(dc ClientCert) (*tls.Certificate, error) {
 	key := "cert\x00" + dc.CertFile + "\x00" + dc.KeyFile + "\x00" + dc.Password
 	v, err := loaded.get(key, fileStamp(dc.CertFile, dc.KeyFile), func() (any, error) {
 		return readClientCert(dc)
@@ -44,7 +42,7 @@ func loadClientCert(dc qmailctl.DomainCert) (*tls.Certificate, error) {
 // key of dc.KeyFile, or of dc.CertFile when KeyFile is empty, decrypting it
 // with dc.Password when it is encrypted, and checks that they belong
 // together.
-func readClientCert(dc qmailctl.DomainCert) (*tls.Certificate, error) {
+func readClientCert(dc ClientCert) (*tls.Certificate, error) {
 	certPEM, err := os.ReadFile(dc.CertFile)
 	if err != nil {
 		return nil, &Error{Kind: KindClientCert, Subject: dc.CertFile, Err: err}

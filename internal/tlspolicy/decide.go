@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/mxout/mxout/internal/dane"
-	"github.com/mxout/mxout/internal/qmailctl"
 )
 
 // ruleTLSA is Policy.Rule when TLSA records decided.
@@ -25,20 +24,28 @@ var (
 // not override, a "!" rule wants no TLS at all). The caller also skips the
 // lookup when the MX host name is not DNSSEC-secure (RFC 7672 §2.2.1), which
 // only it knows. A nil d is the default: look TLSA up.
-func NeedTLSA(d *qmailctl.TLSDestinations, destination, senderDomain string) bool {
-	if d != nil && d.NoTLSA {
+func NeedTLSA(d Rules, destination, senderDomain string) bool {
+	if d != nil && d.TLSAOff() {
 		return false
 	}
-	return tlsaAllowed(d.Lookup(destination, senderDomain))
+	return tlsaAllowed(ruleOf(d, destination, senderDomain))
+}
+
+// ruleOf is d's rule, nil for none or no rules.
+func ruleOf(d Rules, destination, senderDomain string) *Rule {
+	if d == nil {
+		return nil
+	}
+	return d.Rule(destination, senderDomain)
 }
 
 // tlsaAllowed reports whether rule (nil: none) lets TLSA records decide.
-func tlsaAllowed(rule *qmailctl.TLSRule) bool {
+func tlsaAllowed(rule *Rule) bool {
 	if rule == nil {
 		return true
 	}
 	switch rule.Kind {
-	case qmailctl.RuleNever, qmailctl.RuleNoTLSA, qmailctl.RuleNoVerify, qmailctl.RulePin:
+	case RuleNever, RuleNoTLSA, RuleNoVerify, RulePin:
 		return false
 	}
 	return true
@@ -47,8 +54,8 @@ func tlsaAllowed(rule *qmailctl.TLSRule) bool {
 // RulePort is the port the tlsdestinations rule for destination sets, 0 when none does. The
 // caller decides the port with it before looking TLSA records up, so that they are those of
 // the port it dials.
-func RulePort(d *qmailctl.TLSDestinations, destination, senderDomain string) uint16 {
-	if rule := d.Lookup(destination, senderDomain); rule != nil {
+func RulePort(d Rules, destination, senderDomain string) uint16 {
+	if rule := ruleOf(d, destination, senderDomain); rule != nil {
 		return rule.Port
 	}
 	return 0
@@ -98,13 +105,13 @@ func RulePort(d *qmailctl.TLSDestinations, destination, senderDomain string) uin
 // in.SenderDomain is loaded as the client certificate. Every failure is an
 // *Error; loaded files are cached while their size and time stamp stay the
 // same. Decide is safe for concurrent use.
-func Decide(d *qmailctl.TLSDestinations, certs *qmailctl.DomainCerts, in Input) (*Policy, error) {
-	rule := d.Lookup(in.Destination, in.SenderDomain)
+func Decide(d Rules, certs ClientCerts, in Input) (*Policy, error) {
+	rule := ruleOf(d, in.Destination, in.SenderDomain)
 	p := &Policy{serverName: in.ServerName, destination: in.Destination}
 	if err := p.applyRule(rule); err != nil {
 		return nil, err
 	}
-	if (p.Mode != Never || in.RequireTLS) && (d == nil || !d.NoTLSA) && tlsaAllowed(rule) {
+	if (p.Mode != Never || in.RequireTLS) && (d == nil || !d.TLSAOff()) && tlsaAllowed(rule) {
 		if err := p.applyTLSA(in); err != nil {
 			return nil, err
 		}
@@ -115,13 +122,16 @@ func Decide(d *qmailctl.TLSDestinations, certs *qmailctl.DomainCerts, in Input) 
 	if p.Mode == Never && !in.RequireTLS {
 		return p, nil
 	}
-	ruleFallback := rule != nil && rule.Kind == qmailctl.RuleFallback
-	globalFallback := d != nil && d.Fallback
+	ruleFallback := rule != nil && rule.Kind == RuleFallback
+	globalFallback := d != nil && d.FallbackAll()
 	p.Fallback = p.Mode == Opportunistic && (ruleFallback || globalFallback)
 	if in.RequireTLS {
 		p.requireTLS()
 	}
-	if dc, ok := certs.Lookup(in.SenderDomain); ok {
+	if certs == nil {
+		return p, nil
+	}
+	if dc, ok := certs.ClientCert(in.SenderDomain); ok {
 		c, err := loadClientCert(dc)
 		if err != nil {
 			return nil, err
@@ -140,29 +150,29 @@ func (p *Policy) requireTLS() {
 }
 
 // applyRule sets what rule (nil: none) asks for. Unknown kinds fail closed.
-func (p *Policy) applyRule(rule *qmailctl.TLSRule) error {
+func (p *Policy) applyRule(rule *Rule) error {
 	if rule == nil {
 		return nil
 	}
 	p.Rule = rule.Key
 	p.Port = rule.Port
 	switch rule.Kind {
-	case qmailctl.RuleNever:
+	case RuleNever:
 		// "!host:;465" asks for no TLS on port 465: no TLS wins, as the
 		// rule's first character is the stronger statement.
 		p.Mode = Never
 		return nil
-	case qmailctl.RuleFallback, qmailctl.RuleNoTLSA:
+	case RuleFallback, RuleNoTLSA:
 		p.Mode = Opportunistic
-	case qmailctl.RuleAnonymous, qmailctl.RuleNoVerify:
+	case RuleAnonymous, RuleNoVerify:
 		p.Mode, p.Require = Mandatory, VerifiedNone
-	case qmailctl.RuleCA:
+	case RuleCA:
 		p.Mode, p.Require = Mandatory, VerifiedCA
-	case qmailctl.RuleNameWild:
+	case RuleNameWild:
 		p.Mode, p.Require = Mandatory, VerifiedCAName
-	case qmailctl.RuleNameExact:
+	case RuleNameExact:
 		p.Mode, p.Require = Mandatory, VerifiedCANameExact
-	case qmailctl.RulePin:
+	case RulePin:
 		p.Mode, p.Require = Mandatory, VerifiedPin
 	default:
 		return &Error{Kind: KindUnsupported, Subject: rule.Key, Err: errUnknownKind}
@@ -171,13 +181,13 @@ func (p *Policy) applyRule(rule *qmailctl.TLSRule) error {
 }
 
 // applyRuleFields loads what the fields of a TLS-using rule name.
-func (p *Policy) applyRuleFields(rule *qmailctl.TLSRule) error {
+func (p *Policy) applyRuleFields(rule *Rule) error {
 	if rule.QMTPS {
 		return &Error{Kind: KindUnsupported, Subject: rule.Key, Err: errQMTPS}
 	}
 	p.Implicit = rule.ImplicitTLS
 	p.depth = rule.VerifyDepth
-	if rule.Kind == qmailctl.RulePin {
+	if rule.Kind == RulePin {
 		if n, ok := digestSize(rule.FingerprintHash); !ok || n != len(rule.Fingerprint) {
 			return &Error{Kind: KindUnsupported, Subject: rule.Key, Err: errPinHash}
 		}
