@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/mxout/mxout/internal/deliver"
-	"github.com/mxout/mxout/internal/qmailctl"
+	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/secret"
 )
 
@@ -126,7 +126,7 @@ type withAuth struct {
 	file  *AuthFile
 }
 
-func (w withAuth) Lookup(sender, host string) (qmailctl.Route, error) {
+func (w withAuth) Lookup(sender, host string) (route.Static, error) {
 	rt, err := w.inner.Lookup(sender, host)
 	if err != nil || rt.User != "" {
 		return rt, err

@@ -2,12 +2,11 @@ package cli
 
 import (
 	"fmt"
+	"github.com/mxout/mxout/internal/route"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mxout/mxout/internal/qmailctl"
 )
 
 func TestAuthFile(t *testing.T) {
@@ -69,7 +68,7 @@ func TestWithAuth(t *testing.T) {
 	if s := fmt.Sprintf("%+v %#v", rt, rt); strings.Contains(s, "fp-secret") {
 		t.Errorf("printed: %s", s)
 	}
-	own := forced{r: qmailctl.Route{Relay: "relay.test", Port: 25, User: "own"}}
+	own := forced{r: route.Static{Relay: "relay.test", Port: 25, User: "own"}}
 	if rt, _ := (withAuth{inner: own, file: a}).Lookup("", "d.test"); rt.User != "own" {
 		t.Errorf("the route's own user was replaced: %q", rt.User)
 	}

@@ -302,8 +302,8 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		cfg.AuthInClear, cfg.AuthMechanisms = ctl.Auth.InClear, ctl.Auth.Mechanisms
 		more, not = ctl.MoreIPMe, ctl.NotIPMe
 	}
-	if routing != nil { // a nil *Routing in the interface would not be a nil Router
-		cfg.Routes = routing
+	if routing != nil {
+		cfg.Routes = routing.Table()
 	}
 	if local, err := route.LocalAddrs(more, not); err == nil && !f.BestMXOK {
 		// --best-mx-ok: no loop check, so a plan whose best MX is this host keeps it and the
@@ -315,7 +315,7 @@ func (f *Flags) Build(getenv func(string) string) (*Setup, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.base = routing
+		r.base = routing.Table() // nil-safe: without -C, every route is by MX
 		cfg.Routes = r
 	}
 	if f.AuthFile != "" {
@@ -413,12 +413,15 @@ func (f *Flags) heloName(ctl *qmailctl.Config) string {
 // give the source address and EHLO name (domainips) and the credentials of an authsenders or
 // smtproutes entry for the same relay.
 type forced struct {
-	r    qmailctl.Route
-	base *qmailctl.Routing
+	r    route.Static
+	base route.Table
 }
 
-func (f forced) Lookup(sender, host string) (qmailctl.Route, error) {
+func (f forced) Lookup(sender, host string) (route.Static, error) {
 	r := f.r
+	if f.base == nil {
+		return r, nil
+	}
 	b, err := f.base.Lookup(sender, host)
 	if err != nil {
 		return r, err
@@ -462,7 +465,7 @@ func parseRoute(flag, dest string, port uint16) (forced, error) {
 		}
 		port = uint16(n)
 	}
-	r := qmailctl.Route{Relay: host, Port: port}
+	r := route.Static{Relay: host, Port: port}
 	if strings.HasPrefix(host, "[") {
 		lit := strings.TrimPrefix(strings.TrimSuffix(host[1:], "]"), "IPv6:")
 		a, err := netip.ParseAddr(lit)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/mxout/mxout/internal/message"
 	"github.com/mxout/mxout/internal/outcome"
-	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/sink"
 )
@@ -95,7 +94,7 @@ func liveHeap() uint64 {
 // fixedRoute sends every host to one address.
 type fixedRoute netip.AddrPort
 
-func (f fixedRoute) Lookup(string, string) (qmailctl.Route, error) {
+func (f fixedRoute) Lookup(string, string) (route.Static, error) {
 	ap := netip.AddrPort(f)
-	return qmailctl.Route{Relay: "sink.test", Addr: ap.Addr(), Port: ap.Port()}, nil
+	return route.Static{Relay: "sink.test", Addr: ap.Addr(), Port: ap.Port()}, nil
 }

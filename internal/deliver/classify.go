@@ -8,7 +8,6 @@ import (
 
 	"github.com/mxout/mxout/internal/downgrade"
 	"github.com/mxout/mxout/internal/outcome"
-	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/qmtp"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/sasl"
@@ -49,7 +48,7 @@ func classify(err error) outcome.Outcome {
 		return classifySession(se)
 	case errors.As(err, &qe):
 		return classifyQMTP(qe)
-	case errors.Is(err, qmailctl.ErrDomainIP):
+	case errors.Is(err, route.ErrSourceAddress):
 		return outcome.Local(outcome.Config, smtp.PhaseConnect, err.Error(), err)
 	case errors.As(err, &be):
 		return outcome.Local(outcome.Config, smtp.PhaseConnect, be.Error(), err)

@@ -10,19 +10,17 @@ import (
 	"time"
 
 	"github.com/mxout/mxout/internal/idn"
-	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
 	"github.com/mxout/mxout/internal/tlspolicy"
 )
 
-// Router finds the route of a message from sender to host; *qmailctl.Routing implements it
-// (authsenders, qmtproutes, smtproutes, domainips in s/qmail's order). A route with MX() true
-// goes by MX but may still set the source address, the EHLO name and the credentials. An error
-// (qmailctl.ErrDomainIP) means the message must not go now.
-type Router interface {
-	Lookup(sender, host string) (qmailctl.Route, error)
-}
+// Router finds the static route of a message from sender to host (route.Table): the qmail
+// front end's is qmailctl.Routing.Table (authsenders, qmtproutes, smtproutes, domainips in
+// s/qmail's order), mxout's commands add -F and --auth-file. A route with MX() true goes by MX
+// but may still set the source address, the EHLO name and the credentials. An error (wrapping
+// route.ErrSourceAddress) means the message must not go now.
+type Router = route.Table
 
 // Config is what every delivery shares. The qmail front end builds it from the control files,
 // the mxout commands from their flags. Zero timeouts mean no limit beyond the context.

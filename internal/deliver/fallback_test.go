@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/mxout/mxout/internal/outcome"
-	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
 	"github.com/mxout/mxout/internal/smtptest"
@@ -49,9 +48,9 @@ func TestUnreachable(t *testing.T) {
 	}
 }
 
-type staticRoute struct{ r qmailctl.Route }
+type staticRoute struct{ r route.Static }
 
-func (s staticRoute) Lookup(string, string) (qmailctl.Route, error) { return s.r, nil }
+func (s staticRoute) Lookup(string, string) (route.Static, error) { return s.r, nil }
 
 // TestFallbackRelay: a domain that does not exist goes to the relay, and the relay's result
 // is the job's; a domain whose server refused a recipient does not.
@@ -59,7 +58,7 @@ func TestFallbackRelay(t *testing.T) {
 	relaySrv := smtptest.Start(t, success)
 	d := &dialer{to: map[string]string{"192.0.2.9:25": relaySrv.Addr()}}
 	relay := deliverer(fakeDNS{}, d)
-	relay.Routes = staticRoute{qmailctl.Route{Relay: "[192.0.2.9]", Addr: netip.MustParseAddr("192.0.2.9"), Port: 25}}
+	relay.Routes = staticRoute{route.Static{Relay: "[192.0.2.9]", Addr: netip.MustParseAddr("192.0.2.9"), Port: 25}}
 	fb := Fallback{Primary: deliverer(fakeDNS{}, d), Relay: relay}
 	job := newJob(t)
 	job.Host = "nosuch.test"

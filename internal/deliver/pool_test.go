@@ -11,7 +11,6 @@ import (
 	"github.com/mxout/mxout/internal/dns"
 	"github.com/mxout/mxout/internal/message"
 	"github.com/mxout/mxout/internal/outcome"
-	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/sink"
 	"github.com/mxout/mxout/internal/smtptest"
@@ -224,12 +223,12 @@ func TestPoolDeadFor(t *testing.T) {
 // portRoutes routes a.test and b.test to one relay name, 127.0.0.1, on two ports.
 type portRoutes map[string]uint16
 
-func (r portRoutes) Lookup(sender, host string) (qmailctl.Route, error) {
+func (r portRoutes) Lookup(sender, host string) (route.Static, error) {
 	p, ok := r[host]
 	if !ok {
-		return (*qmailctl.Routing)(nil).Lookup(sender, host) // no route: by MX
+		return route.Static{ByMX: true, Port: 25}, nil // no route: by MX
 	}
-	return qmailctl.Route{Relay: "127.0.0.1", Addr: netip.MustParseAddr("127.0.0.1"), Port: p}, nil
+	return route.Static{Relay: "127.0.0.1", Addr: netip.MustParseAddr("127.0.0.1"), Port: p}, nil
 }
 
 // TestPoolRelayPorts: two routes to the same relay on different ports never share a session.

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mxout/mxout/internal/qmailctl"
+	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/sasl"
 	"github.com/mxout/mxout/internal/secret"
 	"github.com/mxout/mxout/internal/smtp"
@@ -34,9 +34,9 @@ type spec struct {
 }
 
 // specOf is the spec of route rt for host.
-func specOf(rt qmailctl.Route, host string) spec {
+func specOf(rt route.Static, host string) spec {
 	s := spec{Helo: rt.HeloHost, Local: rt.LocalIP, User: rt.User, Password: rt.Password,
-		Relay: rt.Relay, Implicit: rt.ImplicitTLS, QMTP: rt.Protocol == qmailctl.ProtocolQMTP}
+		Relay: rt.Relay, Implicit: rt.ImplicitTLS, QMTP: rt.Protocol == route.ProtocolQMTP}
 	if rt.MX() {
 		s.Relay = host
 	}

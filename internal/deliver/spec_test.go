@@ -3,6 +3,8 @@ package deliver
 import (
 	"context"
 	"errors"
+	"fmt"
+	"github.com/mxout/mxout/internal/route"
 	"net/netip"
 	"strings"
 	"testing"
@@ -16,14 +18,14 @@ import (
 )
 
 // routerFunc is a Router from a function.
-type routerFunc func(sender, host string) (qmailctl.Route, error)
+type routerFunc func(sender, host string) (route.Static, error)
 
-func (f routerFunc) Lookup(sender, host string) (qmailctl.Route, error) { return f(sender, host) }
+func (f routerFunc) Lookup(sender, host string) (route.Static, error) { return f(sender, host) }
 
 // byMX is an MX route (how Routing.Lookup gives one) with the fields of r.
-func byMX(t *testing.T, r qmailctl.Route) qmailctl.Route {
+func byMX(t *testing.T, r route.Static) route.Static {
 	t.Helper()
-	mx, err := (*qmailctl.Routing)(nil).Lookup("", "x")
+	mx, err := (*qmailctl.Routing)(nil).Table().Lookup("", "x")
 	if err != nil || !mx.MX() {
 		t.Fatal("a nil Routing must give an MX route")
 	}
@@ -67,9 +69,9 @@ func TestPoolKeepsUsersApart(t *testing.T) {
 	d := &dialer{to: map[string]string{"192.0.2.1:25": srv.Addr()}}
 	e := deliverer(oneMX, d)
 	e.AuthInClear = func(string) bool { return true }
-	e.Routes = routerFunc(func(sender, host string) (qmailctl.Route, error) {
+	e.Routes = routerFunc(func(sender, host string) (route.Static, error) {
 		user := sender[:1]
-		return byMX(t, qmailctl.Route{User: user, Password: secret.New("p" + user)}), nil
+		return byMX(t, route.Static{User: user, Password: secret.New("p" + user)}), nil
 	})
 	p := NewPool(e, PoolOptions{MaxConns: 2})
 	defer p.Close()
@@ -115,8 +117,8 @@ func TestGroupKey(t *testing.T) {
 func TestDomainIPError(t *testing.T) {
 	d := &dialer{to: map[string]string{}}
 	e := deliverer(oneMX, d)
-	e.Routes = routerFunc(func(string, string) (qmailctl.Route, error) {
-		return qmailctl.Route{}, qmailctl.ErrDomainIP
+	e.Routes = routerFunc(func(string, string) (route.Static, error) {
+		return route.Static{}, fmt.Errorf("%w: %w", route.ErrSourceAddress, qmailctl.ErrDomainIP)
 	})
 	res := e.Deliver(context.Background(), newJob(t))
 	if !errors.Is(res.Message.Err, qmailctl.ErrDomainIP) || len(d.tried) != 0 || res.Delivered() {
@@ -151,8 +153,8 @@ func TestPoolQMTP(t *testing.T) {
 	srv := qmtptest.Start(t, qmtptest.Step{Respond: qmtptest.K("ok")}, qmtptest.Step{Respond: qmtptest.D("no (#5.1.1)")})
 	d := &dialer{to: map[string]string{"192.0.2.9:209": srv.Addr()}}
 	e := deliverer(oneMX, d)
-	e.Routes = routerFunc(func(string, string) (qmailctl.Route, error) {
-		return qmailctl.Route{Relay: "192.0.2.9", Addr: netip.MustParseAddr("192.0.2.9"), Port: 209, Protocol: qmailctl.ProtocolQMTP}, nil
+	e.Routes = routerFunc(func(string, string) (route.Static, error) {
+		return route.Static{Relay: "192.0.2.9", Addr: netip.MustParseAddr("192.0.2.9"), Port: 209, Protocol: route.ProtocolQMTP}, nil
 	})
 	p := NewPool(e, PoolOptions{MaxConns: 1})
 	defer p.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"github.com/mxout/mxout/internal/route"
 	"net/netip"
 	"strings"
 	"sync"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/mxout/mxout/internal/mtasts"
 	"github.com/mxout/mxout/internal/outcome"
-	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/smtptest"
 	"github.com/mxout/mxout/internal/tlspolicy"
 	"github.com/mxout/mxout/internal/tlsrpt"
@@ -155,7 +155,7 @@ func TestSTSNotForStaticRoutes(t *testing.T) {
 	e := deliverer(mxDNS, d)
 	sts := &fakeSTS{p: stsPolicy(t, "version: STSv1\nmode: enforce\nmx: nothing.test\nmax_age: 86400\n")}
 	e.MTASTS = sts
-	e.Routes = staticRoute{qmailctl.Route{Relay: "[192.0.2.9]", Addr: netip.MustParseAddr("192.0.2.9"), Port: 25}}
+	e.Routes = staticRoute{route.Static{Relay: "[192.0.2.9]", Addr: netip.MustParseAddr("192.0.2.9"), Port: 25}}
 	if res := e.Deliver(t.Context(), newJob(t)); !res.Delivered() {
 		t.Fatalf("static route: %+v", res.Message)
 	}

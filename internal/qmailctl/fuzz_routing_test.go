@@ -27,7 +27,7 @@ func checkRoute(t *testing.T, rt Route) {
 	if rt.Protocol == ProtocolQMTP && (rt.User != "" || rt.Port == 0) {
 		t.Fatalf("bad QMTP route: %+v", rt)
 	}
-	if rt.Port == rt.Protocol.tlsPort() && !rt.ImplicitTLS {
+	if rt.Port == tlsPort(rt.Protocol) && !rt.ImplicitTLS {
 		t.Fatalf("TLS port without implicit TLS: %+v", rt)
 	}
 	// Printing does not depend on the password (beyond whether there is one).

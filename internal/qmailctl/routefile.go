@@ -242,7 +242,7 @@ func isHostName(s string) bool {
 func (r *Route) setPort(s string) string {
 	if rest, ok := strings.CutPrefix(s, "s"); ok {
 		r.ImplicitTLS = true
-		r.Port = r.Protocol.tlsPort()
+		r.Port = tlsPort(r.Protocol)
 		s = rest
 	}
 	if s == "" {
@@ -253,7 +253,7 @@ func (r *Route) setPort(s string) string {
 		return "bad port"
 	}
 	r.Port = n
-	r.ImplicitTLS = r.ImplicitTLS || n == r.Protocol.tlsPort()
+	r.ImplicitTLS = r.ImplicitTLS || n == tlsPort(r.Protocol)
 	return ""
 }
 

@@ -1,33 +1,26 @@
 package qmailctl
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/mxout/mxout/internal/route"
 )
 
-// Protocol is the mail transfer protocol of a route.
-type Protocol int
+// Protocol is the mail transfer protocol of a route (route.Protocol): SMTP, or QMTP for
+// qmtproutes entries.
+type Protocol = route.Protocol
 
-// The protocols. The zero value is SMTP, the protocol of every route that
-// does not come from qmtproutes.
+// The protocols. The zero value is SMTP, the protocol of every route that does not come from
+// qmtproutes.
 const (
-	ProtocolSMTP Protocol = iota // SMTP (RFC 5321), STARTTLS or implicit TLS
-	ProtocolQMTP                 // QMTP (qmtproutes); QMTPS with ImplicitTLS
+	ProtocolSMTP = route.ProtocolSMTP
+	ProtocolQMTP = route.ProtocolQMTP
 )
-
-// String returns "smtp" or "qmtp".
-func (p Protocol) String() string {
-	switch p {
-	case ProtocolSMTP:
-		return "smtp"
-	case ProtocolQMTP:
-		return "qmtp"
-	}
-	return "Protocol(" + strconv.Itoa(int(p)) + ")"
-}
 
 // tlsPort is the implicit-TLS port of p: 465 for SMTP, 6209 for QMTP.
-func (p Protocol) tlsPort() uint16 {
+func tlsPort(p Protocol) uint16 {
 	if p == ProtocolQMTP {
 		return qmtpsPort
 	}
@@ -190,4 +183,26 @@ func senderDomain(sender string) string {
 		return sender[i+1:]
 	}
 	return ""
+}
+
+// Static is the route as the engine takes it (route.Static): neutral data without the table it
+// came from.
+func (r Route) Static() route.Static {
+	return route.Static{ByMX: r.mx, Relay: r.Relay, Addr: r.Addr, Port: r.Port, Protocol: r.Protocol,
+		ImplicitTLS: r.ImplicitTLS, User: r.User, Password: r.Password, LocalIP: r.LocalIP, HeloHost: r.HeloHost}
+}
+
+// Table returns the routing files as a route.Table for the engine: Lookup's route as
+// route.Static, and the domainips error wrapping route.ErrSourceAddress (and ErrDomainIP).
+// Nil-safe: a nil *Routing routes everything by MX.
+func (r *Routing) Table() route.Table { return routingTable{r} }
+
+type routingTable struct{ r *Routing }
+
+func (t routingTable) Lookup(sender, host string) (route.Static, error) {
+	rt, err := t.r.Lookup(sender, host)
+	if err != nil {
+		return route.Static{}, fmt.Errorf("%w: %w", route.ErrSourceAddress, err)
+	}
+	return rt.Static(), nil
 }

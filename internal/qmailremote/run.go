@@ -88,7 +88,7 @@ func NewEngine(cfg *qmailctl.Config, getenv func(string) string, transcript io.W
 		HeloHost:       cfg.HeloHost,
 		TimeoutConnect: atLeastOneSecond(cfg.TimeoutConnect),
 		TimeoutRemote:  atLeastOneSecond(cfg.TimeoutRemote),
-		Routes:         cfg.Routing,
+		Routes:         cfg.Routing.Table(),
 		AuthInClear:    cfg.Auth.InClear,
 		AuthMechanisms: cfg.Auth.Mechanisms,
 		TLSRules:       cfg.TLSDestinations,

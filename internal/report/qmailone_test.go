@@ -10,7 +10,6 @@ import (
 
 	"github.com/mxout/mxout/internal/deliver"
 	"github.com/mxout/mxout/internal/message"
-	"github.com/mxout/mxout/internal/qmailctl"
 	"github.com/mxout/mxout/internal/report"
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtptest"
@@ -19,9 +18,9 @@ import (
 // toServer routes every host to one scripted server.
 type toServer netip.AddrPort
 
-func (s toServer) Lookup(string, string) (qmailctl.Route, error) {
+func (s toServer) Lookup(string, string) (route.Static, error) {
 	a := netip.AddrPort(s)
-	return qmailctl.Route{Relay: a.Addr().String(), Addr: a.Addr(), Port: a.Port()}, nil
+	return route.Static{Relay: a.Addr().String(), Addr: a.Addr(), Port: a.Port()}, nil
 }
 
 // deliverTo runs one job for rcpts against a server playing script.
