@@ -282,14 +282,12 @@ func (s *Session) Transact(ctx context.Context, job *Job, res *Result, next func
 	}
 	r, sentText := body.open()
 	if sent.Chunked {
-		// BDAT: the reply to LAST is read here; the session is not handed to the next job
-		// behind it (only a queued final dot is), so the next envelope waits for it.
-		final, err := s.c.BDAT(ctx, r, env.Size)
-		sentText()
-		s.finish(res, final, err)
-		return false
+		// BDAT: the LAST chunk is queued as the final dot is, so the next job's commands can
+		// follow it in the same write, and its reply is read the same way.
+		err = s.c.SendBDAT(ctx, r, env.Size)
+	} else {
+		err = s.c.SendBody(ctx, r)
 	}
-	err = s.c.SendBody(ctx, r)
 	sentText()
 	if err != nil {
 		s.fail(res, err)

@@ -51,11 +51,23 @@ var ErrSizeChanged = errors.New("smtp: the message is not the size declared with
 // DATA path. After any failure but a refused LAST the client is botched: a transaction cut off
 // in the middle of its chunks leaves the server in a state only closing clears.
 func (c *Client) BDAT(ctx context.Context, text io.Reader, size int64) (Reply, error) {
-	if err := c.usable(PhaseBody); err != nil {
+	if err := c.SendBDAT(ctx, text, size); err != nil {
 		return Reply{}, err
 	}
+	return c.DotReply(ctx)
+}
+
+// SendBDAT is BDAT without reading the reply to LAST: the LAST chunk is queued as SendBody
+// queues the final dot, and the caller reads its reply with DotReply, or sends the next
+// message's commands behind it with EnvelopeAfterDot (RFC 2920 §3.1, RFC 3030 §4.2), so a
+// message costs one round trip with BDAT as with DATA. A failure before LAST is queued is the
+// error BDAT would return.
+func (c *Client) SendBDAT(ctx context.Context, text io.Reader, size int64) error {
+	if err := c.usable(PhaseBody); err != nil {
+		return err
+	}
 	if !c.chunked {
-		return Reply{}, &Error{Phase: PhaseBody, Peer: c.opt.Peer, Err: errors.New("smtp: the envelope did not open BDAT")}
+		return &Error{Phase: PhaseBody, Peer: c.opt.Peer, Err: errors.New("smtp: the envelope did not open BDAT")}
 	}
 	end := c.begin(ctx)
 	defer end()
@@ -81,9 +93,9 @@ func (c *Client) BDAT(ctx context.Context, text io.Reader, size int64) (Reply, e
 	var se *Error
 	switch {
 	case errors.As(err, &se):
-		return Reply{}, c.botch(se)
+		return c.botch(se)
 	case err != nil: // the message could not be read, or it was not what SIZE said
-		return Reply{}, c.botch(&Error{Phase: PhaseBody, Peer: c.opt.Peer, Err: err})
+		return c.botch(&Error{Phase: PhaseBody, Peer: c.opt.Peer, Err: err})
 	}
 	return k.last()
 }
@@ -164,12 +176,14 @@ func (k *chunker) send(last bool) error {
 	if _, err := c.bw.Write(k.buf); err != nil {
 		return ioError(PhaseBody, c.opt.Peer, ctxErr(k.ctx, err))
 	}
-	if err := c.flush(k.ctx, PhaseBody); err != nil {
-		return err
-	}
 	k.sent += int64(len(k.buf))
 	if last {
+		// Queued, not flushed: DotReply or EnvelopeAfterDot sends what is left of it, so
+		// that the next message's commands can go in the same write.
 		return nil
+	}
+	if err := c.flush(k.ctx, PhaseBody); err != nil {
+		return err
 	}
 	k.outstanding++
 	if !c.Pipelining() || k.outstanding > chunkWindow {
@@ -209,28 +223,22 @@ func (k *chunker) quiet() *Error {
 	return nil
 }
 
-// last reads every reply still due, checks that nothing else came, sends the LAST chunk and
-// reads its reply.
-func (k *chunker) last() (Reply, error) {
+// last reads every reply still due, checks that nothing else came and queues the LAST chunk,
+// whose reply DotReply (or EnvelopeAfterDot) reads.
+func (k *chunker) last() error {
 	c := k.c
 	for k.outstanding > 0 {
 		if err := k.readChunkReply(); err != nil {
-			return Reply{}, c.botch(err.(*Error))
+			return c.botch(err.(*Error))
 		}
 	}
 	if err := k.quiet(); err != nil {
-		return Reply{}, c.botch(err)
+		return c.botch(err)
 	}
 	if err := k.send(true); err != nil {
-		return Reply{}, c.botch(err.(*Error))
+		return c.botch(err.(*Error))
 	}
 	c.chunked = false
-	r, err := c.read(k.ctx, PhaseDot)
-	if err != nil {
-		return r, err
-	}
-	if !r.Positive() {
-		return r, c.replyError(PhaseDot, r)
-	}
-	return r, nil
+	c.dotQueued = true
+	return nil
 }
