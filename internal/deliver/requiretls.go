@@ -13,6 +13,7 @@ import (
 	"github.com/mxout/mxout/internal/route"
 	"github.com/mxout/mxout/internal/smtp"
 	"github.com/mxout/mxout/internal/tlspolicy"
+	"github.com/mxout/mxout/internal/tlsrule"
 )
 
 // REQUIRETLS (RFC 8689 §4.2.1) asks every hop to deliver the message only over TLS that
@@ -64,7 +65,7 @@ func (e *Engine) vouched(job *Job, dest string, hop route.Hop) bool {
 	}
 	if r := e.TLSRules.Rule(dest, senderDomain(job.Sender)); r != nil {
 		switch r.Kind {
-		case tlspolicy.RuleNameWild, tlspolicy.RuleNameExact, tlspolicy.RulePin:
+		case tlsrule.RuleNameWild, tlsrule.RuleNameExact, tlsrule.RulePin:
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package tlspolicy
 
 import (
 	"errors"
+	"github.com/mxout/mxout/internal/tlsrule"
 
 	"github.com/mxout/mxout/internal/dane"
 )
@@ -45,7 +46,7 @@ func tlsaAllowed(rule *Rule) bool {
 		return true
 	}
 	switch rule.Kind {
-	case RuleNever, RuleNoTLSA, RuleNoVerify, RulePin:
+	case tlsrule.RuleNever, tlsrule.RuleNoTLSA, tlsrule.RuleNoVerify, tlsrule.RulePin:
 		return false
 	}
 	return true
@@ -122,7 +123,7 @@ func Decide(d Rules, certs ClientCerts, in Input) (*Policy, error) {
 	if p.Mode == Never && !in.RequireTLS {
 		return p, nil
 	}
-	ruleFallback := rule != nil && rule.Kind == RuleFallback
+	ruleFallback := rule != nil && rule.Kind == tlsrule.RuleFallback
 	globalFallback := d != nil && d.FallbackAll()
 	p.Fallback = p.Mode == Opportunistic && (ruleFallback || globalFallback)
 	if in.RequireTLS {
@@ -157,22 +158,22 @@ func (p *Policy) applyRule(rule *Rule) error {
 	p.Rule = rule.Key
 	p.Port = rule.Port
 	switch rule.Kind {
-	case RuleNever:
+	case tlsrule.RuleNever:
 		// "!host:;465" asks for no TLS on port 465: no TLS wins, as the
 		// rule's first character is the stronger statement.
 		p.Mode = Never
 		return nil
-	case RuleFallback, RuleNoTLSA:
+	case tlsrule.RuleFallback, tlsrule.RuleNoTLSA:
 		p.Mode = Opportunistic
-	case RuleAnonymous, RuleNoVerify:
+	case tlsrule.RuleAnonymous, tlsrule.RuleNoVerify:
 		p.Mode, p.Require = Mandatory, VerifiedNone
-	case RuleCA:
+	case tlsrule.RuleCA:
 		p.Mode, p.Require = Mandatory, VerifiedCA
-	case RuleNameWild:
+	case tlsrule.RuleNameWild:
 		p.Mode, p.Require = Mandatory, VerifiedCAName
-	case RuleNameExact:
+	case tlsrule.RuleNameExact:
 		p.Mode, p.Require = Mandatory, VerifiedCANameExact
-	case RulePin:
+	case tlsrule.RulePin:
 		p.Mode, p.Require = Mandatory, VerifiedPin
 	default:
 		return &Error{Kind: KindUnsupported, Subject: rule.Key, Err: errUnknownKind}
@@ -187,7 +188,7 @@ func (p *Policy) applyRuleFields(rule *Rule) error {
 	}
 	p.Implicit = rule.ImplicitTLS
 	p.depth = rule.VerifyDepth
-	if rule.Kind == RulePin {
+	if rule.Kind == tlsrule.RulePin {
 		if n, ok := digestSize(rule.FingerprintHash); !ok || n != len(rule.Fingerprint) {
 			return &Error{Kind: KindUnsupported, Subject: rule.Key, Err: errPinHash}
 		}

@@ -11,16 +11,3 @@ type (
 	Rule        = tlsrule.Rule
 	RuleKind    = tlsrule.RuleKind
 )
-
-// The rule kinds (tlsrule.RuleKind).
-const (
-	RuleNever     = tlsrule.RuleNever
-	RuleFallback  = tlsrule.RuleFallback
-	RuleNoTLSA    = tlsrule.RuleNoTLSA
-	RuleAnonymous = tlsrule.RuleAnonymous
-	RuleNoVerify  = tlsrule.RuleNoVerify
-	RuleCA        = tlsrule.RuleCA
-	RuleNameWild  = tlsrule.RuleNameWild
-	RuleNameExact = tlsrule.RuleNameExact
-	RulePin       = tlsrule.RulePin
-)
