@@ -154,3 +154,20 @@ func TestLMTPRefused(t *testing.T) {
 		t.Fatalf("outcome %+v: %s", o, o.Describe())
 	}
 }
+
+// TestLMTPKeepsDATAWithChunking: an LMTP server that offers CHUNKING still gets DATA, whose
+// replies after the dot are one per recipient (lmtp.go): BDAT's single reply to LAST would give
+// every recipient the first one's outcome (seen against Dovecot).
+func TestLMTPKeepsDATAWithChunking(t *testing.T) {
+	head := strings.Replace(lmtpHead, "< 250 ENHANCEDSTATUSCODES", "< 250-CHUNKING\n< 250 ENHANCEDSTATUSCODES", 1)
+	srv := smtptest.Start(t, head+"< 250 2.0.0 a saved\n< 452 4.2.2 b over quota\n< 250 2.0.0 c saved\n> QUIT")
+	e := socketEngine(t, srv)
+	e.Chunking = true
+	res := e.Deliver(t.Context(), lmtpJob(t))
+	want := []outcome.Status{outcome.Delivered, outcome.Failed, outcome.Deferred, outcome.Delivered}
+	for i, w := range want {
+		if got := res.Recipients[i].Status; got != w {
+			t.Errorf("recipient %d: %v (%s), want %v", i, got, res.Recipients[i].Describe(), w)
+		}
+	}
+}
