@@ -107,10 +107,13 @@ const DefaultWalkLimit = 15 * time.Minute
 type Engine struct {
 	Config
 	stsMemo stsMemo // recent MTA-STS states per domain (LookupSTS)
+	// files keeps the CA sets and client certificates the TLS rules name, between deliveries
+	// (reloaded when a file changes): the engine's own, no package-level state.
+	files *tlspolicy.FileCache
 }
 
 // New returns an engine for cfg.
-func New(cfg Config) *Engine { return &Engine{Config: cfg} }
+func New(cfg Config) *Engine { return &Engine{Config: cfg, files: tlspolicy.NewFileCache()} }
 
 // Deliver routes the job and tries its hops until one session carries the transaction, then
 // ends that session. Every recipient of the result has its Outcome.

@@ -28,7 +28,7 @@ func (e *Engine) policy(ctx context.Context, job *Job, dest string, hop route.Ho
 		return &tlspolicy.Policy{Mode: tlspolicy.Never}, 0, nil // a local socket: nothing to protect from
 	}
 	in := tlspolicy.Input{Destination: dest, ServerName: hop.Name, SenderDomain: senderDomain(job.Sender),
-		STS: sts.effect(hop.Name), STSRoots: e.STSRoots, RequireTLS: job.RequireTLS}
+		STS: sts.effect(hop.Name), STSRoots: e.STSRoots, RequireTLS: job.RequireTLS, Files: e.files}
 	port := hop.Port
 	if p := tlspolicy.RulePort(e.TLSRules, dest, in.SenderDomain); p != 0 {
 		port = p

@@ -11,12 +11,12 @@ import (
 // and client certificates; past the bound the cache starts afresh.
 const maxCached = 64
 
-// fileCache keeps what was loaded from files, keyed by what was asked for,
+// FileCache keeps what was loaded from files, keyed by what was asked for,
 // and reloads when a file's size or modification time changed, so a
 // renewed certificate is picked up without a restart while a Decide per hop
 // in a long-running process costs a stat, not a read and parse. Failures are
 // not cached: a fixed file works at the next Decide. Safe for concurrent use.
-type fileCache struct {
+type FileCache struct {
 	mu sync.Mutex
 	m  map[string]cacheEntry
 }
@@ -26,14 +26,19 @@ type cacheEntry struct {
 	val   any
 }
 
-// loaded is the package's cache; only Decide uses it.
-var loaded = &fileCache{m: make(map[string]cacheEntry)}
+// NewFileCache returns an empty cache. The caller keeps it for as long as decisions should
+// share loaded files (the engine: for its life) and hands it to Decide in Input.Files; there is
+// no package-level cache, so nothing is kept behind a caller's back.
+func NewFileCache() *FileCache { return &FileCache{m: make(map[string]cacheEntry)} }
 
 // get returns the value cached under key if stamp is unchanged, else the
 // result of load, caching it on success. load runs without the lock held,
 // so two goroutines may load the same files at once; both results are
 // equal, and the later one stays.
-func (c *fileCache) get(key, stamp string, load func() (any, error)) (any, error) {
+func (c *FileCache) get(key, stamp string, load func() (any, error)) (any, error) {
+	if c == nil {
+		return load() // no cache: every decision loads its files
+	}
 	c.mu.Lock()
 	e, ok := c.m[key]
 	c.mu.Unlock()

@@ -27,9 +27,9 @@ var (
 // loadClientCert loads a domaincerts entry, through the cache. Errors are
 // *Error of KindClientCert, KindClientKey or KindKeyMismatch; none of them
 // carries the password.
-func loadClientCert(dc ClientCert) (*tls.Certificate, error) {
+func loadClientCert(files *FileCache, dc ClientCert) (*tls.Certificate, error) {
 	key := "cert\x00" + dc.CertFile + "\x00" + dc.KeyFile + "\x00" + dc.Password
-	v, err := loaded.get(key, fileStamp(dc.CertFile, dc.KeyFile), func() (any, error) {
+	v, err := files.get(key, fileStamp(dc.CertFile, dc.KeyFile), func() (any, error) {
 		return readClientCert(dc)
 	})
 	if err != nil {

@@ -150,8 +150,9 @@ func TestClientCertificateCache(t *testing.T) {
 	dir := t.TempDir()
 	certFile := writeFile(t, filepath.Join(dir, "c.pem"), readFile(t, f.bundle))
 	cfg := control(t, map[string]string{"domaincerts": "*:" + certFile + "\n"})
+	files := NewFileCache()
 	decide := func() (*Policy, error) {
-		return Decide(nil, cfg.DomainCerts, Input{Destination: "mx.example.test", SenderDomain: "a.test"})
+		return Decide(nil, cfg.DomainCerts, Input{Destination: "mx.example.test", SenderDomain: "a.test", Files: files})
 	}
 	p1, err := decide()
 	if err != nil {
@@ -194,13 +195,17 @@ func TestRootsCache(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "0123abcd.r0"), "not a certificate\n")
 	writeFile(t, filepath.Join(dir, "README"), "ignored\n")
 	d := tlsdest(t, "+*:"+dir+"/\n")
-	p1, err := Decide(d, nil, Input{Destination: "mx.example.test"})
+	files := NewFileCache()
+	p1, err := Decide(d, nil, Input{Destination: "mx.example.test", Files: files})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2, err := Decide(d, nil, Input{Destination: "mx.example.test"})
+	p2, err := Decide(d, nil, Input{Destination: "mx.example.test", Files: files})
 	if err != nil || p1.roots != p2.roots {
 		t.Fatalf("roots loaded twice (%v)", err)
+	}
+	if p3, err := Decide(d, nil, Input{Destination: "mx.example.test"}); err != nil || p3.roots == p1.roots {
+		t.Fatalf("without a cache the roots came from one (%v)", err)
 	}
 	leaf := newNode(t, root, nil, "mx.example.test")
 	if _, err := leaf.cert.Verify(x509.VerifyOptions{Roots: p1.roots}); err != nil {

@@ -104,12 +104,12 @@ func RulePort(d Rules, destination, senderDomain string) uint16 {
 //
 // Finally, unless the hop is Never, the domaincerts entry for
 // in.SenderDomain is loaded as the client certificate. Every failure is an
-// *Error; loaded files are cached while their size and time stamp stay the
+// *Error; loaded files are cached in in.Files (when set) while their size and time stamp stay the
 // same. Decide is safe for concurrent use.
 func Decide(d Rules, certs ClientCerts, in Input) (*Policy, error) {
 	rule := ruleOf(d, in.Destination, in.SenderDomain)
 	p := &Policy{serverName: in.ServerName, destination: in.Destination}
-	if err := p.applyRule(rule); err != nil {
+	if err := p.applyRule(rule, in.Files); err != nil {
 		return nil, err
 	}
 	if (p.Mode != Never || in.RequireTLS) && (d == nil || !d.TLSAOff()) && tlsaAllowed(rule) {
@@ -133,7 +133,7 @@ func Decide(d Rules, certs ClientCerts, in Input) (*Policy, error) {
 		return p, nil
 	}
 	if dc, ok := certs.ClientCert(in.SenderDomain); ok {
-		c, err := loadClientCert(dc)
+		c, err := loadClientCert(in.Files, dc)
 		if err != nil {
 			return nil, err
 		}
@@ -151,7 +151,7 @@ func (p *Policy) requireTLS() {
 }
 
 // applyRule sets what rule (nil: none) asks for. Unknown kinds fail closed.
-func (p *Policy) applyRule(rule *Rule) error {
+func (p *Policy) applyRule(rule *Rule, files *FileCache) error {
 	if rule == nil {
 		return nil
 	}
@@ -178,11 +178,11 @@ func (p *Policy) applyRule(rule *Rule) error {
 	default:
 		return &Error{Kind: KindUnsupported, Subject: rule.Key, Err: errUnknownKind}
 	}
-	return p.applyRuleFields(rule)
+	return p.applyRuleFields(rule, files)
 }
 
 // applyRuleFields loads what the fields of a TLS-using rule name.
-func (p *Policy) applyRuleFields(rule *Rule) error {
+func (p *Policy) applyRuleFields(rule *Rule, files *FileCache) error {
 	if rule.QMTPS {
 		return &Error{Kind: KindUnsupported, Subject: rule.Key, Err: errQMTPS}
 	}
@@ -195,7 +195,7 @@ func (p *Policy) applyRuleFields(rule *Rule) error {
 		p.pinHash, p.pin = rule.FingerprintHash, rule.Fingerprint
 	}
 	if rule.CAFile != "" || rule.CADir != "" {
-		roots, err := loadRoots(rule.CAFile, rule.CADir)
+		roots, err := loadRoots(files, rule.CAFile, rule.CADir)
 		if err != nil {
 			return err
 		}

@@ -195,6 +195,9 @@ func (p *Policy) MTASTS() bool { return p.sts }
 
 // Input is what the caller knows about the hop.
 type Input struct {
+	// Files keeps the CA sets and client certificates loaded from files between decisions
+	// (NewFileCache); nil loads them for every decision.
+	Files *FileCache
 	// Destination is the host qmail-remote was given, or the smtproutes
 	// relay when the mail was routed: the tlsdestinations key.
 	Destination string

@@ -13,7 +13,7 @@ var errNoCACert = errors.New("tlspolicy: no pem certificate found")
 // loadRoots returns the CA set of a tlsdestinations rule: the PEM
 // certificates of caFile, or of the files in caDir (one of them is set).
 // Errors are *Error of KindCAFile with the path as Subject.
-func loadRoots(caFile, caDir string) (*x509.CertPool, error) {
+func loadRoots(cache *FileCache, caFile, caDir string) (*x509.CertPool, error) {
 	path := caFile
 	if path == "" {
 		path = caDir
@@ -27,7 +27,7 @@ func loadRoots(caFile, caDir string) (*x509.CertPool, error) {
 			return nil, &Error{Kind: KindCAFile, Subject: path, Err: err}
 		}
 	}
-	v, err := loaded.get("ca\x00"+path, fileStamp(append([]string{path}, files...)...), func() (any, error) {
+	v, err := cache.get("ca\x00"+path, fileStamp(append([]string{path}, files...)...), func() (any, error) {
 		return readRoots(files)
 	})
 	if err != nil {
