@@ -2,6 +2,7 @@ package mtasts
 
 import (
 	"fmt"
+	"github.com/mxout/mxout/internal/txtext"
 	"strconv"
 	"strings"
 	"time"
@@ -147,7 +148,7 @@ func (p *Policy) field(line string, seen map[string]bool) error {
 		}
 		p.MX = append(p.MX, strings.ToLower(value))
 	default:
-		if !validExtName(name) || !validPolicyExtValue(value) {
+		if !txtext.Name(name) || !validPolicyExtValue(value) {
 			return fmt.Errorf("bad extension field")
 		}
 	}
@@ -199,7 +200,7 @@ func validHostName(s string) bool {
 			return false
 		}
 		for i := 0; i < len(label); i++ {
-			if !isAlnum(label[i]) && label[i] != '-' {
+			if !txtext.Alnum(label[i]) && label[i] != '-' {
 				return false
 			}
 		}

@@ -2,6 +2,7 @@ package mtasts
 
 import (
 	"fmt"
+	"github.com/mxout/mxout/internal/txtext"
 	"strings"
 )
 
@@ -80,7 +81,7 @@ func ParseRecord(t string) (Record, error) {
 				return Record{}, recordError(t, fmt.Sprintf("bad id %q", value))
 			}
 			rec.ID = value
-		case !validExtName(name) || !validExtValue(value):
+		case !txtext.Name(name) || !txtext.Value(value):
 			return Record{}, recordError(t, fmt.Sprintf("bad field %q", f))
 		}
 	}
@@ -103,45 +104,12 @@ func bounded(s string) string {
 	return s
 }
 
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
 func validID(s string) bool {
 	if len(s) == 0 || len(s) > maxIDLen {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if !isAlnum(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// validExtName: (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / "."), the extension name of
-// both the record (RFC 8461 §3.1) and the policy (RFC 8461 §3.2).
-func validExtName(s string) bool {
-	if len(s) == 0 || len(s) > 32 || !isAlnum(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		if !isAlnum(c) && c != '_' && c != '-' && c != '.' {
-			return false
-		}
-	}
-	return true
-}
-
-// validExtValue: 1*(%x21-3A / %x3C / %x3E-7E), visible characters but ';' and '='.
-func validExtValue(s string) bool {
-	if len(s) == 0 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x21 || c > 0x7e || c == ';' || c == '=' {
+		if !txtext.Alnum(s[i]) {
 			return false
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mxout/mxout/internal/txtext"
 	"net/mail"
 	"net/url"
 	"strings"
@@ -118,7 +119,7 @@ func ParseRecord(t string) (Record, error) {
 			if err := rec.addURIs(value); err != nil {
 				return Record{}, recordError(t, err.Error())
 			}
-		case !validExtName(name) || !validExtValue(value):
+		case !txtext.Name(name) || !txtext.Value(value):
 			return Record{}, recordError(t, fmt.Sprintf("bad field %q", f))
 		}
 	}
@@ -186,34 +187,4 @@ func bounded(s string, n int) string {
 		return s[:n] + "..."
 	}
 	return s
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-// validExtName: (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".").
-func validExtName(s string) bool {
-	if len(s) == 0 || len(s) > 32 || !isAlnum(s[0]) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; !isAlnum(c) && c != '_' && c != '-' && c != '.' {
-			return false
-		}
-	}
-	return true
-}
-
-// validExtValue: 1*(%x21-3A / %x3C / %x3E-7E).
-func validExtValue(s string) bool {
-	if len(s) == 0 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x21 || c > 0x7e || c == ';' || c == '=' {
-			return false
-		}
-	}
-	return true
 }
