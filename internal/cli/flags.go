@@ -486,16 +486,10 @@ func (s *Setup) Deliverer(d deliver.Deliverer, relay func(*deliver.Engine) deliv
 	return deliver.Fallback{Primary: d, Relay: relay(s.Fallback)}
 }
 
-// IsUsage reports a usage error; IsConfig a configuration error.
+// IsUsage reports a usage error; every other Build error is a configuration error.
 func IsUsage(err error) bool {
 	var u *UsageError
 	return errors.As(err, &u)
-}
-
-// IsConfig reports a configuration error.
-func IsConfig(err error) bool {
-	var c *ConfigError
-	return errors.As(err, &c)
 }
 
 // protocol is what -M, -F unix:, -7 and -8 ask of every session.

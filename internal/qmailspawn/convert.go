@@ -91,33 +91,3 @@ func cstring(b []byte) []byte {
 	}
 	return b
 }
-
-// PerRecipient splits the output of one qmail-remote session for n recipients into what a
-// session for each recipient alone would have printed: its own recipient report, then the
-// message report. A recipient the session never answered (qmail-remote stops its recipient
-// reports there) gets the message report alone. A batching Deliverer passes element i to the
-// Done of the request for recipient i; Convert of each then gives what the spec asks for, e.g. a
-// recipient refused while others were accepted gets "D<ip> does not like recipient..." without
-// "Giving up", because the message report was K.
-func PerRecipient(out []byte, n int) [][]byte {
-	var rcpts [][]byte
-	var msg []byte
-	for len(out) > 0 {
-		part := cstring(out)
-		out = out[min(len(part)+1, len(out)):]
-		if len(part) > 0 && bytes.IndexByte([]byte("KZD"), part[0]) >= 0 {
-			msg = append(append([]byte{}, part...), 0)
-			break
-		}
-		rcpts = append(rcpts, part)
-	}
-	res := make([][]byte, n)
-	for i := range res {
-		if i < len(rcpts) {
-			res[i] = append(append(append([]byte{}, rcpts[i]...), 0), msg...)
-		} else {
-			res[i] = append([]byte{}, msg...)
-		}
-	}
-	return res
-}

@@ -1,7 +1,6 @@
 package qmailspawn
 
 import (
-	"bytes"
 	"testing"
 )
 
@@ -39,30 +38,5 @@ func TestConvert(t *testing.T) {
 	}
 	if got := string(Outcome{Output: []byte("r\x00Kx\x00"), Crashed: true}.Report()); got != ReportCrashed {
 		t.Errorf("crashed: %q", got)
-	}
-}
-
-func TestPerRecipient(t *testing.T) {
-	out := "r\x00h1.2.3.4 does not like recipient.\nRemote host said: 550 no\n\x00s1.2.3.4 does not like recipient.\nRemote host said: 451 x\n\x00K1.2.3.4 accepted message.\nRemote host said: 250 ok\n\x00"
-	want := []string{
-		"K1.2.3.4 accepted message.\nRemote host said: 250 ok\n",
-		"D1.2.3.4 does not like recipient.\nRemote host said: 550 no\n",
-		"Z1.2.3.4 does not like recipient.\nRemote host said: 451 x\n",
-	}
-	parts := PerRecipient([]byte(out), 3)
-	for i, w := range want {
-		if got := string(Convert(parts[i])); got != w {
-			t.Errorf("recipient %d: %q, want %q", i, got, w)
-		}
-	}
-	// The session died after the first recipient: the others get the message report alone.
-	parts = PerRecipient([]byte("r\x00ZConnected to 1.2.3.4 but connection died. (#4.4.2)\n\x00"), 3)
-	for i, p := range parts {
-		if got := string(Convert(p)); got != "ZConnected to 1.2.3.4 but connection died. (#4.4.2)\n" {
-			t.Errorf("recipient %d: %q", i, got)
-		}
-	}
-	if !bytes.Equal(parts[1], []byte("ZConnected to 1.2.3.4 but connection died. (#4.4.2)\n\x00")) {
-		t.Errorf("unanswered recipient: %q", parts[1])
 	}
 }

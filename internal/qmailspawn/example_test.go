@@ -11,14 +11,3 @@ func ExampleConvert() {
 	fmt.Printf("%q\n", qmailspawn.Convert([]byte(out)))
 	// Output: "D192.0.2.1 does not like recipient.\nRemote host said: 550 no\nGiving up on 192.0.2.1.\n"
 }
-
-func ExamplePerRecipient() {
-	// One session for two recipients: the first refused, the second accepted.
-	out := "h192.0.2.1 does not like recipient.\nRemote host said: 550 no\n\x00r\x00K192.0.2.1 accepted message.\n\x00"
-	for _, part := range qmailspawn.PerRecipient([]byte(out), 2) {
-		fmt.Printf("%q\n", qmailspawn.Convert(part))
-	}
-	// Output:
-	// "D192.0.2.1 does not like recipient.\nRemote host said: 550 no\n"
-	// "K192.0.2.1 accepted message.\n"
-}

@@ -32,7 +32,8 @@ type Done func(Outcome)
 // request and call done later from another goroutine. The second form is what batching needs:
 // requests that name the same message file, sender and host usually arrive one after another,
 // and an engine can hold them for a moment, carry their recipients in one SMTP transaction, and
-// call each request's done with PerRecipient's part of the session's output.
+// call each request's done with what qmail-remote would have printed for that request's
+// recipient alone (cmd/qmail-rspawn does it with report.QmailOne).
 //
 // A panic in Deliver before done is called ends that request with ReportCrashed; nothing else is
 // affected. Goroutines the Deliverer starts itself must recover on their own and end their

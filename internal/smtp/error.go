@@ -125,8 +125,12 @@ func (e *Error) Temporary() bool {
 }
 
 // MaybeDelivered reports the duplicate risk: the final dot was handed to the network (its write
-// succeeded) and no reply proved what became of it (decision 10).
-func (e *Error) MaybeDelivered() bool { return e.Phase == PhaseDot && e.Reply == nil }
+// succeeded) and no valid reply proved what became of it (decision 10): none, or a malformed or
+// over-long one. It states outcome.DuplicateRisk's rule for callers of this package alone; the
+// reports use that one.
+func (e *Error) MaybeDelivered() bool {
+	return e.Phase == PhaseDot && (e.Reply == nil || e.Reply.Malformed())
+}
 
 // ioError classifies a read or write failure in phase p as ErrTimeout or ErrConnection,
 // keeping the underlying error for the message.
