@@ -154,8 +154,12 @@ func TestRspawnPostfix(t *testing.T) {
 			t.Errorf("%s came in clear", m.Path)
 		}
 	}
+	// At the start every delivery in flight may find no session ready and open one, up to the
+	// pool's per-destination limit (20, as qmail-send's concurrency here): the bound that holds
+	// whatever the machine's load. After that sessions are reused: 500 deliveries never take more.
+	// (A bound of 8 failed once in CI with 11 connections on a loaded machine.)
 	connects := connectionsCarrying(t, maillog, logStart, "<tr."+run+".")
-	if connects < 1 || connects > 8 {
+	if connects < 1 || connects > inflight {
 		t.Errorf("Postfix saw %d connections for %d deliveries, %d in flight", connects, len(reqs), inflight)
 	}
 	t.Logf("%d deliveries (%d accepted) in %v over %d connections", len(reqs), ok, took, connects)
